@@ -1,0 +1,214 @@
+using Ras.Models.Common;
+using Ras.Sampling;
+using Ras.Schedulers;
+using static TorchSharp.torch;
+
+namespace Ras.RegionAdaptive;
+
+/// <summary>What one step of a RAS run did.</summary>
+/// <param name="Step">Step index.</param>
+/// <param name="Kind">Dense, dense with K/V refill, or sparse.</param>
+/// <param name="ComputedTokens">Image tokens per image the model computed.</param>
+/// <param name="ActiveTokens">Sparse steps: each image's computed token indices, ascending; otherwise null.</param>
+public sealed record RasStepRecord(int Step, RasStepKind Kind, int ComputedTokens, long[][]? ActiveTokens);
+
+/// <summary>
+/// The per-run state of Region-Adaptive Sampling, plugged into the sampler as an
+/// <see cref="ISamplerStepObserver"/>: the step plan, per-token drop counters, the cached velocity of
+/// skipped tokens, the current region selection and every attention layer's K/V cache. Created from
+/// immutable <see cref="RasOptions"/>; dispose it after the run to free the caches.
+/// </summary>
+public sealed class RasSession : ISamplerStepObserver, IDisposable
+{
+    private readonly KeyValueCaches caches = new();
+    private readonly List<RasStepRecord> records = [];
+    private SamplingRun? run;
+    private Tensor? dropCount;          // [B, N] float32, never reset during a run
+    private Tensor? cachedVelocity;     // [B, C, H, W], the filled velocity at the last selection
+    private Tensor? cachedPixels;       // [B, 1, H, W] bool, true where a cached token's pixels are
+    private RegionSelection? selection; // per image
+    private Tensor? modelIndex;         // [B·copies, n], the selection repeated for each guidance copy
+
+    /// <summary>Creates a session; <paramref name="options"/> must enable RAS (sample ratio &lt; 1) to change anything.</summary>
+    public RasSession(RasOptions options)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+    }
+
+    /// <summary>Raised after each region selection with (step it is for, raw scores, scaled scores, drop counts used); for diagnostics.</summary>
+    internal event Action<int, Tensor, Tensor, Tensor>? SelectionMade;
+
+    /// <summary>The options.</summary>
+    public RasOptions Options { get; }
+
+    /// <summary>The resolved plan of the current (or last) run; null before the first run starts.</summary>
+    public RasPlan? Plan { get; private set; }
+
+    /// <summary>One record per finished step of the current (or last) run.</summary>
+    public IReadOnlyList<RasStepRecord> Records => records;
+
+    /// <summary>Bytes held by the K/V caches (per-layer <c>[B·copies, N, D]</c> keys and values).</summary>
+    public long KeyValueCacheBytes => caches.Bytes;
+
+    /// <summary>Bytes held by the cached velocity.</summary>
+    public long CachedVelocityBytes => cachedVelocity is null ? 0 : cachedVelocity.NumberOfElements * cachedVelocity.ElementSize;
+
+    internal KeyValueCaches Caches => caches;
+
+    /// <inheritdoc />
+    public void OnStart(SamplingRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ResetState();
+        this.run = run;
+        Plan = RasPlan.Create(Options, run.Schedule.Steps, run.TokenRows, run.TokenCols);
+        if (Options.Enabled)
+        {
+            // Official initial value −len(sigmas): a common offset that does not change the ranking.
+            dropCount = full([run.Batch, run.TokenCount], -(run.Schedule.Steps + 1f), ScalarType.Float32, run.Device)
+                .DetachFromDisposeScope();
+        }
+    }
+
+    /// <inheritdoc />
+    public ITokenRouting? BeforeModel(int step)
+    {
+        if (!Options.Enabled)
+        {
+            return null;
+        }
+
+        return StepKind(step) switch
+        {
+            RasStepKind.Sparse => new RasRouting(caches, modelIndex),
+            RasStepKind.DenseFill => new RasRouting(caches, index: null),
+            _ => null,
+        };
+    }
+
+    /// <inheritdoc />
+    public Tensor AfterModel(int step, Tensor velocity)
+    {
+        ArgumentNullException.ThrowIfNull(velocity);
+        SamplingRun current = run ?? throw new InvalidOperationException("OnStart was not called");
+        RasStepKind kind = Options.Enabled ? StepKind(step) : RasStepKind.Dense;
+
+        // Cached tokens carry the velocity of the last step that computed them.
+        Tensor filled = kind == RasStepKind.Sparse ? where(cachedPixels!, cachedVelocity!, velocity) : velocity;
+        records.Add(new RasStepRecord(step, kind,
+            kind == RasStepKind.Sparse ? selection!.ActiveCount : current.TokenCount,
+            kind == RasStepKind.Sparse ? ActiveTokenLists(selection!.Active) : null));
+
+        if (Options.Enabled && Plan!.HasSelectionFor(step + 1))
+        {
+            Select(step + 1, filled, current);
+        }
+
+        return filled;
+    }
+
+    /// <inheritdoc />
+    public int ComputedTokens(int step) => records.FirstOrDefault(r => r.Step == step)?.ComputedTokens ?? run?.TokenCount ?? 0;
+
+    /// <summary>Per image and token (row-major grid), how many steps of the last run computed it: <c>[B][N]</c>.</summary>
+    public int[][] TokenComputeCounts()
+    {
+        SamplingRun current = run ?? throw new InvalidOperationException("no run has started");
+        var counts = Enumerable.Range(0, current.Batch).Select(_ => new int[current.TokenCount]).ToArray();
+        foreach (RasStepRecord record in records)
+        {
+            for (int b = 0; b < current.Batch; b++)
+            {
+                if (record.ActiveTokens is null)
+                {
+                    for (int k = 0; k < current.TokenCount; k++)
+                    {
+                        counts[b][k]++;
+                    }
+                }
+                else
+                {
+                    foreach (long k in record.ActiveTokens[b])
+                    {
+                        counts[b][k]++;
+                    }
+                }
+            }
+        }
+
+        return counts;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => ResetState();
+
+    private RasStepKind StepKind(int step) => Plan!.KindOf(step) switch
+    {
+        // A RAS step whose selection is missing (cannot happen with a valid plan) degrades to dense.
+        RasStepKind.Sparse when selection is null => RasStepKind.Dense,
+        var kind => kind,
+    };
+
+    /// <summary>Official selection at the end of step <paramref name="next"/> − 1, for step <paramref name="next"/>.</summary>
+    private void Select(int next, Tensor filled, SamplingRun current)
+    {
+        FlowMatchSchedule schedule = current.Schedule;
+        float dt = schedule.Sigmas[next] - schedule.Sigmas[next - 1];
+        using Tensor diff = filled.mul(dt);
+        using Tensor raw = TokenMetric.Compute(diff, current.PatchSize, Options.Metric);
+        using Tensor scores = TokenMetric.ApplyStarvation(raw, dropCount!, Options.StarvationScale);
+        RegionSelection chosen = RegionSelection.Select(scores, Plan!.SkipCounts[next], Options.HighRatio);
+        SelectionMade?.Invoke(next, raw, scores, dropCount!);
+
+        using (Tensor ones = ones_like(chosen.Cached, ScalarType.Float32))
+        {
+            dropCount!.scatter_add_(1, chosen.Cached, ones);
+        }
+
+        var kept = new RegionSelection(chosen.Active.DetachFromDisposeScope(), chosen.Cached.DetachFromDisposeScope());
+        Tensor repeated = current.GuidanceCopies == 1 ? kept.Active.clone() : cat(Enumerable.Repeat(kept.Active, current.GuidanceCopies).ToArray(), 0);
+        Replace(ref selection, kept);
+        Replace(ref modelIndex, repeated.DetachFromDisposeScope());
+        Replace(ref cachedVelocity, filled.clone().DetachFromDisposeScope());
+        Replace(ref cachedPixels, PixelMask(kept.Cached, current).DetachFromDisposeScope());
+    }
+
+    /// <summary><c>[B, K]</c> cached token indices → <c>[B, 1, H, W]</c> mask of their latent pixels.</summary>
+    private static Tensor PixelMask(Tensor cachedTokens, SamplingRun current)
+    {
+        int p = current.PatchSize;
+        using Tensor tokenMask = zeros([current.Batch, current.TokenCount], ScalarType.Bool, current.Device);
+        using Tensor truth = ones_like(cachedTokens, ScalarType.Bool);
+        using Tensor marked = tokenMask.scatter(1, cachedTokens, truth);
+        using Tensor grid = marked.view(current.Batch, 1, current.TokenRows, current.TokenCols);
+        using Tensor tall = grid.repeat_interleave(p, 2);
+        return tall.repeat_interleave(p, 3);
+    }
+
+    private static long[][] ActiveTokenLists(Tensor active)
+    {
+        using Tensor cpu = active.cpu();
+        long n = active.shape[1];
+        long[] flat = cpu.data<long>().ToArray();
+        return Enumerable.Range(0, (int)active.shape[0]).Select(b => flat.AsSpan((int)(b * n), (int)n).ToArray()).ToArray();
+    }
+
+    private static void Replace<T>(ref T? field, T value)
+        where T : class, IDisposable
+    {
+        field?.Dispose();
+        field = value;
+    }
+
+    private void ResetState()
+    {
+        caches.Dispose();
+        records.Clear();
+        dropCount?.Dispose();
+        cachedVelocity?.Dispose();
+        cachedPixels?.Dispose();
+        selection?.Dispose();
+        modelIndex?.Dispose();
+        (dropCount, cachedVelocity, cachedPixels, selection, modelIndex) = (null, null, null, null, null);
+    }
+}

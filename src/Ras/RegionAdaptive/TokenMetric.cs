@@ -1,0 +1,45 @@
+using static TorchSharp.torch;
+
+namespace Ras.RegionAdaptive;
+
+/// <summary>The per-token region score RAS ranks by (official <c>ras_selection</c>, first half).</summary>
+public static class TokenMetric
+{
+    /// <summary>
+    /// <c>diff [B, C, H, W]</c> → float64 <c>[B, N]</c>: per latent pixel the channel std (unbiased) or L2
+    /// norm, then per token the mean of its p×p pixels (over the columns, then the rows), tokens in
+    /// row-major grid order. Computed in float64, as the reference scores are.
+    /// </summary>
+    public static Tensor Compute(Tensor diff, int patchSize, RasMetric metric)
+    {
+        ArgumentNullException.ThrowIfNull(diff);
+        long batch = diff.shape[0];
+        long rows = diff.shape[2] / patchSize;
+        long cols = diff.shape[3] / patchSize;
+        using Tensor d = diff.to_type(ScalarType.Float64);
+        using Tensor perPixel = metric switch
+        {
+            RasMetric.Std => d.std(1, unbiased: true),                       // [B, H, W]
+            RasMetric.L2Norm => d.square().sum(1).sqrt(),
+            _ => throw new ArgumentOutOfRangeException(nameof(metric)),
+        };
+        using Tensor patches = perPixel.view(batch, rows, patchSize, cols, patchSize);
+        using Tensor overColumns = patches.mean([4]);                        // [B, rows, p, cols]
+        using Tensor overRows = overColumns.mean([2]);                       // [B, rows, cols]
+        return overRows.reshape(batch, rows * cols);
+    }
+
+    /// <summary>
+    /// Starvation scaling: <c>score · exp(scale · dropCount)</c>, the exponential in float32 as the
+    /// official code computes it, multiplied into the float64 score.
+    /// </summary>
+    public static Tensor ApplyStarvation(Tensor score, Tensor dropCount, double starvationScale)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        ArgumentNullException.ThrowIfNull(dropCount);
+        using Tensor exponent = dropCount.to_type(ScalarType.Float32).mul((float)starvationScale);
+        using Tensor factor = exponent.exp();
+        using Tensor factor64 = factor.to_type(ScalarType.Float64);
+        return score.mul(factor64);
+    }
+}

@@ -1,0 +1,96 @@
+using Ras.Errors;
+using static TorchSharp.torch;
+
+namespace Ras.Sampling;
+
+/// <summary>
+/// SD3 prompt conditioning arranged as the model batch: <c>[negative × B, positive × B]</c> with guidance,
+/// <c>[positive × B]</c> without. Embeddings of batch 1 are broadcast to B images.
+/// </summary>
+public sealed class SD3Conditioning : IDisposable
+{
+    private SD3Conditioning(Tensor encoderHiddenStates, Tensor pooled, int copies)
+    {
+        EncoderHiddenStates = encoderHiddenStates;
+        PooledProjections = pooled;
+        GuidanceCopies = copies;
+    }
+
+    /// <summary><c>[B·copies, L, joint_attention_dim]</c>.</summary>
+    public Tensor EncoderHiddenStates { get; }
+
+    /// <summary><c>[B·copies, pooled_projection_dim]</c>.</summary>
+    public Tensor PooledProjections { get; }
+
+    /// <summary>2 with guidance, else 1.</summary>
+    public int GuidanceCopies { get; }
+
+    /// <summary>Arranges prompt (and, with guidance, negative prompt) embeddings for <paramref name="batch"/> images.</summary>
+    /// <exception cref="OptionsException">Shapes that do not fit together, or guidance without negatives.</exception>
+    public static SD3Conditioning Create(Tensor promptEmbeds, Tensor pooledPromptEmbeds, Tensor? negativePromptEmbeds,
+        Tensor? negativePooledPromptEmbeds, int batch, bool guidance)
+    {
+        ArgumentNullException.ThrowIfNull(promptEmbeds);
+        ArgumentNullException.ThrowIfNull(pooledPromptEmbeds);
+        using var scope = NewDisposeScope();
+        Tensor text = Broadcast(promptEmbeds, batch, "prompt_embeds", 3);
+        Tensor pooled = Broadcast(pooledPromptEmbeds, batch, "pooled_prompt_embeds", 2);
+        if (guidance)
+        {
+            if (negativePromptEmbeds is null || negativePooledPromptEmbeds is null)
+            {
+                throw new OptionsException("guidance", "guidance > 1 needs negative_prompt_embeds and negative_pooled_prompt_embeds");
+            }
+
+            Tensor negText = Broadcast(negativePromptEmbeds, batch, "negative_prompt_embeds", 3);
+            Tensor negPooled = Broadcast(negativePooledPromptEmbeds, batch, "negative_pooled_prompt_embeds", 2);
+            if (!negText.shape.Skip(1).SequenceEqual(text.shape.Skip(1)))
+            {
+                throw new OptionsException("negative_prompt_embeds",
+                    $"shape [{string.Join(", ", negText.shape)}] does not match prompt_embeds [{string.Join(", ", text.shape)}]");
+            }
+
+            if (negPooled.shape[1] != pooled.shape[1])
+            {
+                throw new OptionsException("negative_pooled_prompt_embeds",
+                    $"width {negPooled.shape[1]} does not match pooled_prompt_embeds width {pooled.shape[1]}");
+            }
+
+            text = cat([negText, text], 0);
+            pooled = cat([negPooled, pooled], 0);
+        }
+
+        var result = new SD3Conditioning(text.contiguous().MoveToOuterDisposeScope(), pooled.contiguous().MoveToOuterDisposeScope(), guidance ? 2 : 1);
+        return result;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        EncoderHiddenStates.Dispose();
+        PooledProjections.Dispose();
+    }
+
+    private static Tensor Broadcast(Tensor embeds, int batch, string name, int rank)
+    {
+        if (embeds.dim() != rank)
+        {
+            throw new OptionsException(name, $"must have {rank} dimensions, found [{string.Join(", ", embeds.shape)}]");
+        }
+
+        Tensor asFloat = embeds.to_type(ScalarType.Float32);
+        if (embeds.shape[0] == batch)
+        {
+            return asFloat;
+        }
+
+        if (embeds.shape[0] == 1)
+        {
+            long[] shape = [.. embeds.shape];
+            shape[0] = batch;
+            return asFloat.expand(shape);
+        }
+
+        throw new OptionsException(name, $"batch {embeds.shape[0]} does not match the latent batch {batch} (use 1 to share one prompt)");
+    }
+}

@@ -1,0 +1,30 @@
+using Ras.Errors;
+
+namespace Ras.Sampling;
+
+/// <summary>Options of a flow-matching sampling run.</summary>
+public sealed record SamplerOptions
+{
+    /// <summary>Denoising steps (diffusers' <c>num_inference_steps</c>). Default 28, as the SD3 pipeline.</summary>
+    public int Steps { get; init; } = 28;
+
+    /// <summary>Classifier-free guidance scale; guidance is on when it is above 1. Default 7.0, as the SD3 pipeline.</summary>
+    public double GuidanceScale { get; init; } = 7.0;
+
+    /// <summary>True when classifier-free guidance is used (<see cref="GuidanceScale"/> &gt; 1).</summary>
+    public bool UsesGuidance => GuidanceScale > 1.0;
+
+    /// <summary>Throws <see cref="OptionsException"/> for out-of-range values.</summary>
+    public void Validate()
+    {
+        if (Steps < 1)
+        {
+            throw new OptionsException("steps", $"must be at least 1, found {Steps}");
+        }
+
+        if (!double.IsFinite(GuidanceScale) || GuidanceScale < 0)
+        {
+            throw new OptionsException("guidance", $"must be a finite number ≥ 0, found {GuidanceScale}");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using TorchSharp;
+using Xunit.Sdk;
+using static TorchSharp.torch;
+
+namespace Ras.Tests.TestSupport;
+
+/// <summary>The one tolerant comparer of the test suite: <c>max|actual − expected| ≤ tolerance × max|expected|</c>.</summary>
+public static class TensorAssert
+{
+    /// <summary>The acceptance tolerance of every fixture comparison.</summary>
+    public const double FixtureTolerance = 1e-3;
+
+    /// <summary>Fails with the tensor's name, the max error, where it occurs, and the allowed bound.</summary>
+    public static void Close(Tensor expected, Tensor actual, string name, double relativeTolerance = FixtureTolerance)
+    {
+        if (!expected.shape.SequenceEqual(actual.shape))
+        {
+            throw new XunitException($"{name}: shape [{string.Join(", ", actual.shape)}], expected [{string.Join(", ", expected.shape)}]");
+        }
+
+        using var scope = NewDisposeScope();
+        Tensor e = expected.to_type(ScalarType.Float64).cpu();
+        Tensor a = actual.to_type(ScalarType.Float64).cpu();
+        if (!a.isfinite().all().item<bool>())
+        {
+            throw new XunitException($"{name}: actual contains NaN or infinite values");
+        }
+
+        Tensor error = (a - e).abs().flatten();
+        double maxError = error.max().item<double>();
+        double scale = e.abs().max().item<double>();
+        double bound = relativeTolerance * scale;
+        if (!(maxError <= bound))
+        {
+            long at = error.argmax().item<long>();
+            throw new XunitException(
+                $"{name}: max |actual − expected| = {maxError:G4} at flat index {at} ({Index(at, expected.shape)}), " +
+                $"allowed {bound:G4} (= {relativeTolerance} × max|expected| {scale:G4}); actual {a.flatten()[at].item<double>():G6}, expected {e.flatten()[at].item<double>():G6}");
+        }
+    }
+
+    /// <summary>Largest absolute difference, for reporting.</summary>
+    public static double MaxAbsDiff(Tensor expected, Tensor actual)
+    {
+        using var scope = NewDisposeScope();
+        return (actual.to_type(ScalarType.Float64).cpu() - expected.to_type(ScalarType.Float64).cpu()).abs().max().item<double>();
+    }
+
+    private static string Index(long flat, long[] shape)
+    {
+        var index = new long[shape.Length];
+        for (int d = shape.Length - 1; d >= 0; d--)
+        {
+            index[d] = flat % shape[d];
+            flat /= shape[d];
+        }
+
+        return "[" + string.Join(", ", index) + "]";
+    }
+}
