@@ -9,7 +9,7 @@ namespace Ras.Tests.Fixtures;
 /// or <c>cases.json</c>); the case folder's name is the test argument, so it shows in the display name.
 /// A family folder absent from the root gives no tests; a missing root gives one failing test.
 /// </summary>
-[XunitTestCaseDiscoverer("Ras.Tests.Fixtures.FixtureCaseDiscoverer", "Ras.Tests")]
+[XunitTestCaseDiscoverer("Ras.Tests.Fixtures.FixtureCaseDiscoverer", "Ras.Core.Tests")]
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class FixtureCasesAttribute : FactAttribute
 {

@@ -8,6 +8,37 @@ namespace Ras.IO.Files;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>
+    /// Fails early, before expensive work, when <paramref name="path"/> could not be written: its folder
+    /// is missing or not writable, or the path is a folder.
+    /// </summary>
+    /// <exception cref="RasInputException">The output cannot be written.</exception>
+    public static void EnsureWritable(string path)
+    {
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            throw new RasInputException($"{path}: is a folder, expected a file path");
+        }
+
+        string folder = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(folder))
+        {
+            throw new RasInputException($"{path}: output folder '{folder}' does not exist");
+        }
+
+        string probe = Path.Combine(folder, $".ras-write-probe.{Environment.ProcessId}.{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RasInputException($"{path}: output folder '{folder}' is not writable ({e.Message})", e);
+        }
+    }
+
     /// <summary>Writes <paramref name="path"/> by calling <paramref name="write"/> on a temporary stream.</summary>
     /// <exception cref="RasInputException">The destination folder does not exist or is not writable.</exception>
     public static void Write(string path, Action<Stream> write)
@@ -31,7 +62,7 @@ public static class AtomicFile
 
             File.Move(temp, full, overwrite: true);
         }
-        catch (UnauthorizedAccessException e)
+        catch (Exception e) when (e is UnauthorizedAccessException or DirectoryNotFoundException)
         {
             throw new RasInputException($"{path}: cannot write ({e.Message})", e);
         }

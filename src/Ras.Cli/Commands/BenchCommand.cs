@@ -1,0 +1,252 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Ras.Cli.Bench;
+using Ras.Cli.Options;
+using Ras.Errors;
+using Ras.IO.Files;
+using Ras.Models.SD3;
+using Ras.RegionAdaptive;
+using Ras.Sampling;
+using Ras.Schedulers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ras.Cli.Commands;
+
+/// <summary>
+/// <c>ras bench</c>: times one transformer forward, dense and under RAS at several sample ratios, against
+/// the FLOP-ideal speedup; or, with <c>--steps</c>, runs a whole sampling loop and reports memory.
+/// </summary>
+internal sealed class BenchCommand : ICliCommand
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private readonly Option<string?> model = new("--model") { Description = "Diffusers pipeline or transformer folder to benchmark." };
+    private readonly Option<string?> synthetic = new("--synthetic") { Description = "Random-weight model instead of --model: sd3-medium (hidden 1536, 24 heads × 64, joint dim 4096, pooled 2048, patch 2)." };
+    private readonly Option<int?> layers = new("--layers") { Description = "Blocks of the synthetic model. Default: 24 (SD3-medium's depth)." };
+    private readonly Option<int> height = new("--height") { Description = "Image height in pixels (latents are 1/8). Default: 1024.", DefaultValueFactory = _ => 1024 };
+    private readonly Option<int> width = new("--width") { Description = "Image width in pixels. Default: 1024.", DefaultValueFactory = _ => 1024 };
+    private readonly Option<int> textTokens = new("--text-tokens") { Description = "Text tokens per sample. Default: 333 (SD3: 77 CLIP + 256 T5).", DefaultValueFactory = _ => 333 };
+    private readonly Option<int> batch = new("--batch") { Description = "Model batch. Default: 2 (one image with CFG).", DefaultValueFactory = _ => 2 };
+    private readonly Option<string> ratios = new("--ratios") { Description = "Sample ratios to time; 1 = dense. Default: 1,0.5,0.25,0.125.", DefaultValueFactory = _ => "1,0.5,0.25,0.125" };
+    private readonly Option<int> repeat = new("--repeat") { Description = "Timed forwards per ratio (after one warm-up); the median is reported. Default: 3.", DefaultValueFactory = _ => 3 };
+    private readonly Option<string?> json = new("--json") { Description = "Also write the results as JSON to this file." };
+    private readonly Option<int?> steps = new("--steps") { Description = "Instead of timing single forwards, run a whole N-step sampling loop (CFG 7, RAS per the RAS flags) and report resident memory per step and its peak (VmHWM)." };
+    private readonly Option<int> seed = new("--seed") { Description = "Seed for weights, inputs and token choices. Default: 0.", DefaultValueFactory = _ => 0 };
+    private readonly RasFlags ras = new();
+    private readonly ComputeFlags compute = new();
+
+    public Command Build()
+    {
+        var command = new Command("bench", "Time the transformer dense vs RAS (FLOP-ideal speedup and efficiency), or measure a sampling loop's memory with --steps.")
+        {
+            model, synthetic, layers, height, width, textTokens, batch, ratios, repeat, json, steps, seed,
+        };
+        ras.AddTo(command);
+        compute.AddTo(command);
+        return command;
+    }
+
+    public Task<int> RunAsync(ParseResult result, CliContext context)
+    {
+        Device device = compute.Apply(result);
+        string? jsonPath = result.GetValue(json);
+        if (jsonPath is not null)
+        {
+            AtomicFile.EnsureWritable(jsonPath);
+        }
+
+        torch.manual_seed(result.GetValue(seed));
+        using SD3Transformer2DModel transformer = LoadModel(result, device, out string modelName);
+        var setup = BenchSetup.Create(transformer.Config, result.GetValue(height), result.GetValue(width), result.GetValue(textTokens), result.GetValue(batch));
+        context.Out.WriteLine($"model:   {modelName}: {transformer.Config.NumLayers} layers, hidden {transformer.Config.InnerDim}, {transformer.Config.NumAttentionHeads} heads");
+        context.Out.WriteLine($"input:   batch {setup.Batch}, {setup.ImageTokens} image tokens ({setup.Height}×{setup.Width} px), {setup.TextTokens} text tokens");
+        context.Out.WriteLine($"device:  {ComputeFlags.Describe(device)}");
+
+        object report = result.GetValue(steps) is int loopSteps
+            ? RunLoop(transformer, setup, loopSteps, ras.Apply(result, new RasOptions()), device, context)
+            : RunForwards(transformer, setup, ParseRatios(result.GetValue(ratios)!), result.GetValue(repeat), device, modelName, context);
+
+        if (jsonPath is not null)
+        {
+            byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(report, JsonOptions);
+            AtomicFile.Write(jsonPath, stream => stream.Write(bytes));
+            context.Out.WriteLine($"wrote:   {jsonPath}");
+        }
+
+        return Task.FromResult(ExitCodes.Ok);
+    }
+
+    private SD3Transformer2DModel LoadModel(ParseResult result, Device device, out string name)
+    {
+        string? dir = result.GetValue(model);
+        string? preset = result.GetValue(synthetic);
+        if ((dir is null) == (preset is null))
+        {
+            throw new OptionsException("model", "give exactly one of --model DIR or --synthetic sd3-medium");
+        }
+
+        if (dir is not null)
+        {
+            name = dir;
+            string transformerDir = Directory.Exists(Path.Combine(dir, "transformer")) ? Path.Combine(dir, "transformer") : dir;
+            return SD3Transformer2DModel.FromPretrained(transformerDir, device);
+        }
+
+        if (preset != "sd3-medium")
+        {
+            throw new OptionsException("synthetic", $"'{preset}' is not a synthetic model (available: sd3-medium)");
+        }
+
+        int depth = result.GetValue(layers) ?? 24;
+        name = $"synthetic sd3-medium (random weights, {depth} layers)";
+        var config = new SD3TransformerConfig
+        {
+            SampleSize = 128, PatchSize = 2, InChannels = 16, OutChannels = 16, NumLayers = depth, AttentionHeadDim = 64,
+            NumAttentionHeads = 24, JointAttentionDim = 4096, CaptionProjectionDim = 1536, PooledProjectionDim = 2048, PosEmbedMaxSize = 192,
+        };
+        var built = new SD3Transformer2DModel(config);
+        built.eval();
+        return device.type == DeviceType.CPU ? built : built.to(device);
+    }
+
+    private static BenchReport RunForwards(SD3Transformer2DModel transformer, BenchSetup setup, double[] sampleRatios, int repeats, Device device, string modelName, CliContext context)
+    {
+        if (repeats < 1)
+        {
+            throw new OptionsException("repeat", $"must be at least 1, found {repeats}");
+        }
+
+        using var inference = inference_mode();
+        using var inputs = setup.RandomInputs(device);
+        double denseFlops = SD3FlopCount.Forward(transformer.Config, setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
+        double? denseMs = null;
+        var rows = new List<BenchRow>();
+        context.Out.WriteLine();
+        context.Out.WriteLine("ratio   active  text   median ms   speedup   ideal   efficiency");
+        foreach (double ratio in sampleRatios.OrderByDescending(r => r))
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            int active = setup.ImageTokens - (int)Math.Floor((1 - ratio) * setup.ImageTokens);
+            double[] samples = TimeForwards(transformer, inputs, setup, active, repeats, device, context.Cancellation);
+            double median = Median(samples);
+            denseMs ??= ratio >= 1 ? median : null;
+            double flops = SD3FlopCount.Forward(transformer.Config, setup.Batch, setup.ImageTokens, active, setup.TextTokens);
+            double ideal = denseFlops / flops;
+            double? speedup = denseMs / median;
+            rows.Add(new BenchRow(ratio, active, setup.TextTokens, median, samples, flops, ideal, speedup, speedup / ideal));
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{ratio,-7} {active,6} {setup.TextTokens,5} {median,11:0.0} {Fmt(speedup),9} {ideal,7:0.00} {Fmt(speedup / ideal),12}"));
+        }
+
+        return new BenchReport(rows, MachineInfo.Describe(), new Dictionary<string, object>
+        {
+            ["model"] = modelName, ["layers"] = transformer.Config.NumLayers, ["hidden"] = transformer.Config.InnerDim,
+            ["heads"] = transformer.Config.NumAttentionHeads, ["height"] = setup.Height, ["width"] = setup.Width,
+            ["image_tokens"] = setup.ImageTokens, ["text_tokens"] = setup.TextTokens, ["batch"] = setup.Batch, ["repeat"] = repeats,
+            ["flops_counted"] = "linear layers, patch conv, attention QK^T and AV; 2 FLOPs per multiply-add",
+        });
+    }
+
+    /// <summary>One warm-up, then <paramref name="repeats"/> timed forwards; RAS forwards reuse caches filled by a dense forward.</summary>
+    private static double[] TimeForwards(SD3Transformer2DModel transformer, BenchInputs inputs, BenchSetup setup, int active, int repeats, Device device, CancellationToken cancellation)
+    {
+        using var caches = new KeyValueCaches();
+        using Tensor? index = active < setup.ImageTokens ? setup.RandomActiveTokens(active, device) : null;
+        RasRouting? routing = index is null ? null : new RasRouting(caches, index);
+        if (routing is not null)
+        {
+            using var fill = NewDisposeScope();
+            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, new RasRouting(caches, index: null));
+        }
+
+        var samples = new double[repeats];
+        for (int i = -1; i < repeats; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            long start = Stopwatch.GetTimestamp();
+            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, routing);
+            if (i >= 0)
+            {
+                samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            }
+        }
+
+        return samples;
+    }
+
+    private static LoopReport RunLoop(SD3Transformer2DModel transformer, BenchSetup setup, int loopSteps, RasOptions rasOptions, Device device, CliContext context)
+    {
+        if (setup.Batch % 2 != 0)
+        {
+            throw new OptionsException("batch", "with --steps the model batch is images × 2 (CFG), so it must be even");
+        }
+
+        var sampler = new SamplerOptions { Steps = loopSteps, GuidanceScale = 7.0 };
+        var scheduler = new FlowMatchEulerDiscreteScheduler(new FlowMatchEulerDiscreteSchedulerConfig { Shift = 3.0 });
+        using var inputs = setup.RandomInputs(device);
+        int images = setup.Batch / 2;
+        using var conditioning = SD3Conditioning.Create(inputs.Text.narrow(0, 0, images), inputs.Pooled.narrow(0, 0, images),
+            inputs.Text.narrow(0, images, images), inputs.Pooled.narrow(0, images, images), images, guidance: true);
+        using Tensor latents = inputs.Latents.narrow(0, 0, images);
+        using var session = new RasSession(rasOptions);
+        long before = ProcessMemory.ResidentBytes();
+        var rss = new List<long>();
+        var progress = new Progress(p => rss.Add(ProcessMemory.ResidentBytes()), new Terminal.ProgressBar(context.Error, "bench"));
+        context.Out.WriteLine($"loop:    {loopSteps} steps, CFG 7, {images} image(s); RAS {RasFlags.Describe(rasOptions, loopSteps)}");
+        var clock = Stopwatch.StartNew();
+        using (Tensor final = FlowMatchEulerSampler.Sample(new SD3Denoiser(transformer, conditioning), scheduler, latents, sampler, session, progress, context.Cancellation))
+        {
+        }
+
+        clock.Stop();
+        long peak = ProcessMemory.PeakResidentBytes();
+        double mib = 1024 * 1024;
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    {clock.Elapsed.TotalSeconds:0.0} s ({clock.Elapsed.TotalSeconds / loopSteps:0.00} s/step)"));
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rss:     before loop {before / mib:0} MiB; after each step [{string.Join(" ", rss.Select(r => (r / mib).ToString("0", CultureInfo.InvariantCulture)))}] MiB"));
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak:    VmHWM {peak / mib:0} MiB; K/V caches {session.KeyValueCacheBytes / mib:0.0} MiB, cached velocity {session.CachedVelocityBytes / mib:0.00} MiB"));
+        return new LoopReport(loopSteps, rasOptions.SampleRatio, clock.Elapsed.TotalSeconds, before, rss, peak, session.KeyValueCacheBytes, session.CachedVelocityBytes,
+            session.Records.Select(r => r.ComputedTokens).ToList(), MachineInfo.Describe());
+    }
+
+    private static double[] ParseRatios(string text)
+    {
+        var values = new List<double>();
+        foreach (string item in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out double ratio) || !(ratio > 0 && ratio <= 1))
+            {
+                throw new OptionsException("ratios", $"'{item}' is not a sample ratio in (0, 1]");
+            }
+
+            values.Add(ratio);
+        }
+
+        if (!values.Contains(1.0))
+        {
+            values.Add(1.0); // speedups are relative to the dense forward
+        }
+
+        return [.. values.Distinct()];
+    }
+
+    private static double Median(double[] samples)
+    {
+        double[] sorted = [.. samples.Order()];
+        int mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    private static string Fmt(double? value) => value is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+
+    private sealed class Progress(Action<SamplerProgress> record, IProgress<SamplerProgress> bar) : IProgress<SamplerProgress>
+    {
+        public void Report(SamplerProgress value)
+        {
+            record(value);
+            bar.Report(value);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Globalization;
+using Ras.Errors;
+using Ras.IO.Checkpoints;
+using Ras.Models.SD3;
+using Ras.Native;
+using Ras.Schedulers;
+
+namespace Ras.Cli.Commands;
+
+/// <summary><c>ras info</c>: what a model folder holds, read from its config and weight headers (nothing is loaded).</summary>
+internal sealed class InfoCommand : ICliCommand
+{
+    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder (with transformer/) or a transformer folder.", Required = true };
+
+    public Command Build() => new("info", "Describe a model: architecture, parameter count, stored dtypes, config summary.") { model };
+
+    public Task<int> RunAsync(ParseResult result, CliContext context)
+    {
+        string dir = result.GetValue(model)!;
+        string transformerDir = File.Exists(Path.Combine(dir, "transformer", "config.json")) ? Path.Combine(dir, "transformer") : dir;
+        if (!File.Exists(Path.Combine(transformerDir, "config.json")))
+        {
+            throw new RasInputException($"{dir}: no transformer config found (expected transformer/config.json or config.json)");
+        }
+
+        var config = SD3TransformerConfig.Load(Path.Combine(transformerDir, "config.json"));
+        using var store = TensorStore.OpenComponent(transformerDir);
+        var entries = store.Keys.Select(store.Entry).ToList();
+        long parameters = entries.Sum(e => e.ElementCount);
+        long bytes = entries.Sum(e => e.ByteLength);
+        string dtypes = string.Join(", ", entries.GroupBy(e => e.DType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
+        TextWriter o = context.Out;
+        o.WriteLine($"transformer:   {transformerDir}");
+        o.WriteLine($"class:         {SD3TransformerConfig.ClassName}");
+        o.WriteLine($"architecture:  {config.NumLayers} joint blocks, {config.NumAttentionHeads} heads × {config.AttentionHeadDim} = {config.InnerDim} wide, patch {config.PatchSize}");
+        o.WriteLine($"variant:       qk_norm {config.QkNorm}; dual-attention layers [{string.Join(",", config.DualAttentionLayers)}]");
+        o.WriteLine($"channels:      in {config.InChannels}, out {config.OutChannels}; text {config.JointAttentionDim} → {config.CaptionProjectionDim}, pooled {config.PooledProjectionDim}");
+        o.WriteLine($"positions:     table {config.PosEmbedMaxSize}×{config.PosEmbedMaxSize} patches (max {config.PosEmbedMaxSize * config.PatchSize * 8} px); native {config.SampleSize * 8} px");
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {parameters:N0} ({parameters / 1e9:0.000} B) in {entries.Count} tensors"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored:        {dtypes}; {bytes / 1048576.0:0.0} MiB on disk; {parameters * 4 / 1048576.0:0.0} MiB as float32"));
+        string schedulerConfig = Path.Combine(dir, "scheduler", "scheduler_config.json");
+        if (File.Exists(schedulerConfig))
+        {
+            var scheduler = FlowMatchEulerDiscreteSchedulerConfig.Load(schedulerConfig);
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scheduler:     {FlowMatchEulerDiscreteSchedulerConfig.ClassName}, shift {scheduler.Shift}, {scheduler.NumTrainTimesteps} train timesteps"));
+        }
+
+        o.WriteLine($"native:        {TorchNative.Status}");
+        return Task.FromResult(ExitCodes.Ok);
+    }
+}

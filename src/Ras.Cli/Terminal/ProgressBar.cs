@@ -1,0 +1,45 @@
+using System.Globalization;
+using Ras.Sampling;
+
+namespace Ras.Cli.Terminal;
+
+/// <summary>
+/// A one-line progress bar on stderr: steps, tokens computed this step, seconds per step and ETA.
+/// Silent when stderr is not a terminal, so logs and pipes stay clean.
+/// </summary>
+internal sealed class ProgressBar : IProgress<SamplerProgress>
+{
+    private const int Width = 24;
+    private readonly TextWriter error;
+    private readonly bool enabled;
+    private readonly string label;
+
+    public ProgressBar(TextWriter error, string label, bool? enabled = null)
+    {
+        this.error = error;
+        this.label = label;
+        this.enabled = enabled ?? !Console.IsErrorRedirected;
+    }
+
+    public void Report(SamplerProgress value)
+    {
+        if (!enabled)
+        {
+            return;
+        }
+
+        int done = value.Step + 1;
+        int filled = (int)Math.Round(Width * done / (double)value.Steps);
+        double perStep = value.Elapsed.TotalSeconds / done;
+        double eta = perStep * (value.Steps - done);
+        string line = string.Create(CultureInfo.InvariantCulture,
+            $"\r{label} [{new string('#', filled)}{new string('.', Width - filled)}] {done}/{value.Steps} steps · {value.ComputedTokens}/{value.TotalTokens} tokens · {perStep:0.00} s/step · ETA {eta:0}s ");
+        error.Write(line);
+        if (done == value.Steps)
+        {
+            error.WriteLine();
+        }
+
+        error.Flush();
+    }
+}
