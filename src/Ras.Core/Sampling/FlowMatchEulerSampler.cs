@@ -48,27 +48,20 @@ public static class FlowMatchEulerSampler
         var clock = Stopwatch.StartNew();
 
         using var inference = torch.inference_mode();
-        Tensor latents = initialLatents.to_type(ScalarType.Float32).clone();
+        Tensor latents;
+        using (Tensor asFloat = initialLatents.to_type(ScalarType.Float32))
+        {
+            latents = asFloat.clone();
+        }
+
         try
         {
             for (int i = 0; i < schedule.Steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                ITokenRouting? routing = observer?.BeforeModel(i);
-                Tensor modelInput = copies == 1 ? latents : cat([latents, latents], 0);
-                Tensor t = full([latents.shape[0] * copies], schedule.Timesteps[i], ScalarType.Float32, latents.device);
-                Tensor output = denoiser.Predict(modelInput, t, routing);
-                Tensor velocity = copies == 1 ? output : Guide(output, options.GuidanceScale);
-                velocity = observer?.AfterModel(i, velocity) ?? velocity;
-                Tensor next = FlowMatchEulerDiscreteScheduler.Step(latents, velocity, schedule, i);
-                if (!next.isfinite().all().item<bool>())
-                {
-                    throw new NonFiniteException($"step {i} of {schedule.Steps}: the latents contain NaN or infinite values (model output diverged)");
-                }
-
+                Tensor next = DenoiseStep(denoiser, observer, latents, schedule, i, copies, options.GuidanceScale);
                 latents.Dispose();
-                latents = next.MoveToOuterDisposeScope();
+                latents = next;
                 progress?.Report(new SamplerProgress(i, schedule.Steps, observer?.ComputedTokens(i) ?? run.TokenCount, run.TokenCount, clock.Elapsed));
             }
 
@@ -79,6 +72,25 @@ public static class FlowMatchEulerSampler
             latents.Dispose();
             throw;
         }
+    }
+
+    /// <summary>One step in its own dispose scope: model call (with the observer around it), guidance, Euler update.</summary>
+    private static Tensor DenoiseStep(IDenoiser denoiser, ISamplerStepObserver? observer, Tensor latents, FlowMatchSchedule schedule, int i, int copies, double guidanceScale)
+    {
+        using var scope = NewDisposeScope();
+        ITokenRouting? routing = observer?.BeforeModel(i);
+        Tensor modelInput = copies == 1 ? latents : cat([latents, latents], 0);
+        Tensor t = full([latents.shape[0] * copies], schedule.Timesteps[i], ScalarType.Float32, latents.device);
+        Tensor output = denoiser.Predict(modelInput, t, routing);
+        Tensor velocity = copies == 1 ? output : Guide(output, guidanceScale);
+        velocity = observer?.AfterModel(i, velocity) ?? velocity;
+        Tensor next = FlowMatchEulerDiscreteScheduler.Step(latents, velocity, schedule, i);
+        if (!next.isfinite().all().item<bool>())
+        {
+            throw new NonFiniteException($"step {i} of {schedule.Steps}: the latents contain NaN or infinite values (model output diverged)");
+        }
+
+        return next.MoveToOuterDisposeScope();
     }
 
     /// <summary><c>u + g·(c − u)</c> over the <c>[uncond, cond]</c> halves of the model batch.</summary>

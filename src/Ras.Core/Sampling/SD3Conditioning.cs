@@ -60,8 +60,8 @@ public sealed class SD3Conditioning : IDisposable
             pooled = cat([negPooled, pooled], 0);
         }
 
-        var result = new SD3Conditioning(text.contiguous().MoveToOuterDisposeScope(), pooled.contiguous().MoveToOuterDisposeScope(), guidance ? 2 : 1);
-        return result;
+        // Owned by the returned object alone, never by a caller's dispose scope.
+        return new SD3Conditioning(text.contiguous().DetachFromDisposeScope(), pooled.contiguous().DetachFromDisposeScope(), guidance ? 2 : 1);
     }
 
     /// <inheritdoc />

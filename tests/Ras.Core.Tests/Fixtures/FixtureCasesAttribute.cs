@@ -13,14 +13,18 @@ namespace Ras.Tests.Fixtures;
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class FixtureCasesAttribute : FactAttribute
 {
-    /// <summary>Marks a method taking one <c>string caseName</c> argument.</summary>
-    public FixtureCasesAttribute(string family)
+    /// <summary>Marks a method taking one <c>string caseName</c> argument; <paramref name="kind"/> keeps only cases of that <c>kind</c>.</summary>
+    public FixtureCasesAttribute(string family, string? kind = null)
     {
         Family = family;
+        Kind = kind;
     }
 
     /// <summary>The family folder (e.g. <c>sd3</c>).</summary>
     public string Family { get; }
+
+    /// <summary>Only cases whose <c>case.json</c> has this <c>kind</c>; null for all.</summary>
+    public string? Kind { get; }
 }
 
 /// <summary>Enumerates case folders at discovery time, so a new folder is a new test with no code change.</summary>
@@ -38,16 +42,18 @@ public sealed class FixtureCaseDiscoverer : IXunitTestCaseDiscoverer
 
     public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions discoveryOptions, ITestMethod testMethod, IAttributeInfo factAttribute)
     {
-        string family = factAttribute.GetConstructorArguments().Cast<string>().Single();
-        foreach (string caseName in CaseNames(family))
+        object?[] arguments = factAttribute.GetConstructorArguments().ToArray();
+        string family = (string)arguments[0]!;
+        string? kind = arguments.Length > 1 ? (string?)arguments[1] : null;
+        foreach (string caseName in CaseNames(family, kind))
         {
             yield return new XunitTestCase(diagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
                 discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, [caseName]);
         }
     }
 
-    /// <summary>Case folder names of <paramref name="family"/>, sorted; <see cref="MissingRoot"/> when the root is absent.</summary>
-    public static IEnumerable<string> CaseNames(string family)
+    /// <summary>Case folder names of <paramref name="family"/> (of <paramref name="kind"/>, if given), sorted; <see cref="MissingRoot"/> when the root is absent.</summary>
+    public static IEnumerable<string> CaseNames(string family, string? kind = null)
     {
         string root = RepositoryPaths.FixturesRoot;
         if (!Directory.Exists(root))
@@ -63,7 +69,20 @@ public sealed class FixtureCaseDiscoverer : IXunitTestCaseDiscoverer
 
         return Directory.GetDirectories(familyDir)
             .Where(d => File.Exists(Path.Combine(d, "case.json")) || File.Exists(Path.Combine(d, "cases.json")))
+            .Where(d => kind is null || KindOf(d) == kind)
             .Select(Path.GetFileName)
             .Order(StringComparer.Ordinal)!;
+    }
+
+    private static string? KindOf(string caseDir)
+    {
+        string file = Path.Combine(caseDir, "case.json");
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+
+        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
+        return document.RootElement.TryGetProperty("kind", out var k) ? k.GetString() : null;
     }
 }

@@ -39,6 +39,19 @@ public static class TensorAssert
         }
     }
 
+    /// <summary>True when both tensors have the same shape and bit-identical values.</summary>
+    public static bool Same(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape))
+        {
+            return false;
+        }
+
+        using Tensor equal = a.eq(b);
+        using Tensor all = equal.all();
+        return all.item<bool>();
+    }
+
     /// <summary>Largest absolute difference, for reporting.</summary>
     public static double MaxAbsDiff(Tensor expected, Tensor actual)
     {

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Ras.Tests.TestSupport;
+
+namespace Ras.Cli.Tests.Commands;
+
+public sealed class InfoAndBenchCommandTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+    private readonly string model = Path.Combine(RepositoryPaths.FixturesRoot, "sd3", "dense_denoise_cfg5_16x16");
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public void Info_describes_architecture_parameters_and_dtypes()
+    {
+        var result = CliRunner.Run("info", "--model", model);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("3 joint blocks, 2 heads × 16 = 32 wide, patch 2", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Float32", result.Out, StringComparison.Ordinal);
+        Assert.Matches("parameters: +[0-9,]+", result.Out);
+        Assert.Equal(2, CliRunner.Run("info", "--model", temp.Path).ExitCode);
+    }
+
+    [Fact]
+    public void Bench_writes_the_documented_json()
+    {
+        string json = temp.File("bench.json");
+        var result = CliRunner.Run("bench", "--model", model, "--height", "128", "--width", "192", "--text-tokens", "7", "--ratios", "0.5,0.25", "--repeat", "2", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        var rows = document.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([1.0, 0.5, 0.25], rows.Select(r => r.GetProperty("ratio").GetDouble()));
+        Assert.Equal([96, 48, 24], rows.Select(r => r.GetProperty("active_tokens").GetInt32()));
+        foreach (var row in rows)
+        {
+            Assert.Equal(2, row.GetProperty("samples_ms").GetArrayLength());
+            Assert.True(row.GetProperty("median_ms").GetDouble() > 0);
+            Assert.True(row.GetProperty("flops").GetDouble() > 0);
+            Assert.True(row.GetProperty("efficiency").GetDouble() > 0);
+        }
+
+        Assert.True(rows[2].GetProperty("ideal_speedup").GetDouble() > rows[1].GetProperty("ideal_speedup").GetDouble());
+        foreach (string key in new[] { "cpu", "threads", "libtorch", "commit" })
+        {
+            Assert.True(document.RootElement.GetProperty("machine").TryGetProperty(key, out _), key);
+        }
+    }
+
+    [Fact]
+    public void Bench_loop_reports_memory_per_step()
+    {
+        string json = temp.File("loop.json");
+        var result = CliRunner.Run("bench", "--model", model, "--height", "128", "--width", "128", "--text-tokens", "5", "--steps", "6", "--sample-ratio", "0.5", "--scheduler-start-step", "2", "--error-reset-steps", "", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        Assert.Equal(6, document.RootElement.GetProperty("rss_after_step_bytes").GetArrayLength());
+        Assert.Equal([64, 64, 32, 32, 32, 32], document.RootElement.GetProperty("tokens_per_step").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.True(document.RootElement.GetProperty("kv_cache_bytes").GetInt64() > 0);
+    }
+
+    [Fact]
+    public void Bench_needs_exactly_one_model_source()
+    {
+        Assert.Equal(2, CliRunner.Run("bench").ExitCode);
+        Assert.Equal(2, CliRunner.Run("bench", "--synthetic", "sd9").ExitCode);
+    }
+}
