@@ -1,4 +1,8 @@
 using Ras.Cli;
+using Ras.Native;
+
+// Before anything touches TorchSharp: on systems whose libstdc++ lacks GLIBCXX_3.4.32 this loads a patched wrapper.
+TorchNative.EnsureLoadable();
 
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

@@ -119,6 +119,47 @@ internal static class ElfVersionPatcher
         return patched ? ElfPatchResult.Patched : sawWeak ? ElfPatchResult.AlreadyWeak : ElfPatchResult.NotRequired;
     }
 
+    /// <summary>The <c>DT_NEEDED</c> entries (sonames of direct dependencies) of an ELF64 little-endian object.</summary>
+    public static IReadOnlyList<string> NeededLibraries(ReadOnlySpan<byte> elf)
+    {
+        const uint shtDynamic = 6;
+        const long dtNeeded = 1;
+        if (elf.Length < 64 || elf[0] != 0x7f || elf[1] != (byte)'E' || elf[2] != (byte)'L' || elf[3] != (byte)'F' || elf[4] != 2 || elf[5] != 1)
+        {
+            throw new InvalidDataException("not an ELF64 little-endian file");
+        }
+
+        ulong sectionTableOffset = ReadU64(elf, 0x28);
+        ushort sectionEntrySize = ReadU16(elf, 0x3A);
+        ushort sectionCount = ReadU16(elf, 0x3C);
+        var needed = new List<string>();
+        for (int s = 0; s < sectionCount; s++)
+        {
+            int header = checked((int)sectionTableOffset + (s * sectionEntrySize));
+            if (ReadU32(elf, header + 4) != shtDynamic)
+            {
+                continue;
+            }
+
+            int start = checked((int)ReadU64(elf, header + 0x18));
+            int size = checked((int)ReadU64(elf, header + 0x20));
+            int stringsHeader = checked((int)sectionTableOffset + ((int)ReadU32(elf, header + 0x28) * sectionEntrySize));
+            int strings = checked((int)ReadU64(elf, stringsHeader + 0x18));
+            for (int entry = start; entry + 16 <= start + size; entry += 16)
+            {
+                // Elf64_Dyn: d_tag i64, d_val u64.
+                if ((long)ReadU64(elf, entry) == dtNeeded)
+                {
+                    int name = strings + (int)ReadU64(elf, entry + 8);
+                    int end = elf[name..].IndexOf((byte)0);
+                    needed.Add(Encoding.ASCII.GetString(elf.Slice(name, end)));
+                }
+            }
+        }
+
+        return needed;
+    }
+
     private static bool NameEquals(ReadOnlySpan<byte> strings, int offset, ReadOnlySpan<byte> wanted)
     {
         if (offset < 0 || offset + wanted.Length >= strings.Length)

@@ -77,10 +77,11 @@ public static class TorchNative
 
         string patched = PatchedCopyFor(original);
 
-        // The copy sits in another folder, so its $ORIGIN runpath no longer finds libtorch: load the
-        // dependencies from the package folder first; the loader then matches them by soname.
+        // The copy sits in another folder, so its $ORIGIN runpath no longer finds libtorch & co.: load its
+        // direct dependencies from the package folder first (by full path, so their own $ORIGIN works); the
+        // loader then matches the copy's DT_NEEDED entries to them by soname.
         string folder = Path.GetDirectoryName(original)!;
-        foreach (string dependency in new[] { "libc10.so", "libtorch_cpu.so", "libtorch.so" })
+        foreach (string dependency in ElfVersionPatcher.NeededLibraries(File.ReadAllBytes(original)))
         {
             string path = Path.Combine(folder, dependency);
             if (File.Exists(path))

@@ -23,6 +23,13 @@ public sealed class ElfVersionPatcherTests
     }
 
     [Fact]
+    public void Lists_the_direct_dependencies()
+    {
+        var needed = ElfVersionPatcher.NeededLibraries(File.ReadAllBytes(Wrapper));
+        Assert.Equal(["libtorch.so", "libc10.so", "libtorch_cpu.so", "libstdc++.so.6"], needed.Take(4));
+    }
+
+    [Fact]
     public void Rejects_files_that_are_not_elf64()
     {
         Assert.Throws<InvalidDataException>(() => ElfVersionPatcher.MarkVersionWeak(new byte[100], "GLIBCXX_3.4.32"));
