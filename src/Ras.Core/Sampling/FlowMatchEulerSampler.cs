@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ras.Errors;
 using Ras.Models.Common;
+using Ras.Native;
 using Ras.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -62,6 +63,7 @@ public static class FlowMatchEulerSampler
                 Tensor next = DenoiseStep(denoiser, observer, latents, schedule, i, copies, options.GuidanceScale);
                 latents.Dispose();
                 latents = next;
+                NativeHeap.Trim();
                 progress?.Report(new SamplerProgress(i, schedule.Steps, observer?.ComputedTokens(i) ?? run.TokenCount, run.TokenCount, clock.Elapsed));
             }
 
