@@ -29,6 +29,7 @@ internal sealed record LoopReport(
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("rss_before_bytes")] long RssBeforeBytes,
     [property: JsonPropertyName("rss_after_step_bytes")] IReadOnlyList<long> RssAfterStepBytes,
+    [property: JsonPropertyName("peak_rss_after_step_bytes")] IReadOnlyList<long> PeakRssAfterStepBytes,
     [property: JsonPropertyName("peak_rss_bytes")] long PeakRssBytes,
     [property: JsonPropertyName("kv_cache_bytes")] long KeyValueCacheBytes,
     [property: JsonPropertyName("cached_velocity_bytes")] long CachedVelocityBytes,

@@ -154,11 +154,12 @@ internal sealed class BenchCommand : ICliCommand
     {
         using var caches = new KeyValueCaches();
         using Tensor? index = active < setup.ImageTokens ? setup.RandomActiveTokens(active, device) : null;
-        RasRouting? routing = index is null ? null : new RasRouting(caches, index);
+        using RasRouting? routing = index is null ? null : new RasRouting(caches, index, setup.ImageTokens);
         if (routing is not null)
         {
             using var fill = NewDisposeScope();
-            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, new RasRouting(caches, index: null));
+            using var refill = new RasRouting(caches, index: null, setup.ImageTokens);
+            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, refill);
         }
 
         var samples = new double[repeats];
@@ -194,7 +195,12 @@ internal sealed class BenchCommand : ICliCommand
         using var session = new RasSession(rasOptions);
         long before = ProcessMemory.ResidentBytes();
         var rss = new List<long>();
-        var progress = new Progress(p => rss.Add(ProcessMemory.ResidentBytes()), new Terminal.ProgressBar(context.Error, "bench"));
+        var peaks = new List<long>();
+        var progress = new Progress(p =>
+        {
+            rss.Add(ProcessMemory.ResidentBytes());
+            peaks.Add(ProcessMemory.PeakResidentBytes());
+        }, new Terminal.ProgressBar(context.Error, "bench"));
         context.Out.WriteLine($"loop:    {loopSteps} steps, CFG 7, {images} image(s); RAS {RasFlags.Describe(rasOptions, loopSteps)}");
         var clock = Stopwatch.StartNew();
         using (Tensor final = FlowMatchEulerSampler.Sample(new SD3Denoiser(transformer, conditioning), scheduler, latents, sampler, session, progress, context.Cancellation))
@@ -206,8 +212,9 @@ internal sealed class BenchCommand : ICliCommand
         double mib = 1024 * 1024;
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:    {clock.Elapsed.TotalSeconds:0.0} s ({clock.Elapsed.TotalSeconds / loopSteps:0.00} s/step)"));
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rss:     before loop {before / mib:0} MiB; after each step [{string.Join(" ", rss.Select(r => (r / mib).ToString("0", CultureInfo.InvariantCulture)))}] MiB"));
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak:    VmHWM after each step [{string.Join(" ", peaks.Select(r => (r / mib).ToString("0", CultureInfo.InvariantCulture)))}] MiB"));
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak:    VmHWM {peak / mib:0} MiB; K/V caches {session.KeyValueCacheBytes / mib:0.0} MiB, cached velocity {session.CachedVelocityBytes / mib:0.00} MiB"));
-        return new LoopReport(loopSteps, rasOptions.SampleRatio, clock.Elapsed.TotalSeconds, before, rss, peak, session.KeyValueCacheBytes, session.CachedVelocityBytes,
+        return new LoopReport(loopSteps, rasOptions.SampleRatio, clock.Elapsed.TotalSeconds, before, rss, peaks, peak, session.KeyValueCacheBytes, session.CachedVelocityBytes,
             session.Records.Select(r => r.ComputedTokens).ToList(), MachineInfo.Describe());
     }
 

@@ -46,7 +46,7 @@ internal sealed class InfoCommand : ICliCommand
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scheduler:     {FlowMatchEulerDiscreteSchedulerConfig.ClassName}, shift {scheduler.Shift}, {scheduler.NumTrainTimesteps} train timesteps"));
         }
 
-        o.WriteLine($"native:        {TorchNative.Status}");
+        o.WriteLine($"native:        {TorchNative.Status}; malloc mmap threshold {(NativeHeap.Configured ? $"fixed at {NativeHeap.MmapThresholdBytes >> 20} MiB" : "left alone")}");
         return Task.FromResult(ExitCodes.Ok);
     }
 }

@@ -44,6 +44,7 @@ public static class TorchNative
             }
 
             done = true;
+            NativeHeap.Configure();
             try
             {
                 Status = Prepare();

@@ -32,18 +32,30 @@ internal sealed class KeyValueCaches : IDisposable
     }
 
     /// <summary>
-    /// Writes computed tokens' keys/values (<c>[B, n, D]</c>, rows given by <paramref name="expandedIndex"/>
-    /// <c>[B, n, D]</c>) into the cache and returns views of the whole cache, <c>[B, N, D]</c>.
+    /// Writes computed tokens' keys/values (<c>[B, n, D]</c>) into the cache rows named by
+    /// <paramref name="flatIndex"/> (<c>[B·n]</c>, row <c>b·N + token</c>) and returns views of the whole
+    /// cache, <c>[B, N, D]</c>.
     /// </summary>
-    public (Tensor Keys, Tensor Values) Update(AttentionSlot slot, Tensor expandedIndex, Tensor keys, Tensor values)
+    public (Tensor Keys, Tensor Values) Update(AttentionSlot slot, Tensor flatIndex, Tensor keys, Tensor values)
     {
         if (!caches.TryGetValue(slot, out var cache))
         {
             throw new InvalidOperationException($"RAS: no K/V cache for block {slot.Block} attention {slot.Attention}; a dense refill step must precede a RAS step");
         }
 
-        cache.Keys.scatter_(1, expandedIndex, keys);
-        cache.Values.scatter_(1, expandedIndex, values);
+        long width = keys.shape[2];
+        using (Tensor keyRows = cache.Keys.view(-1, width))
+        using (Tensor freshKeys = keys.reshape(-1, width))
+        {
+            keyRows.index_copy_(0, flatIndex, freshKeys);
+        }
+
+        using (Tensor valueRows = cache.Values.view(-1, width))
+        using (Tensor freshValues = values.reshape(-1, width))
+        {
+            valueRows.index_copy_(0, flatIndex, freshValues);
+        }
+
         return (cache.Keys.alias(), cache.Values.alias());
     }
 

@@ -78,10 +78,11 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
             return null;
         }
 
+        // The routing lives for one step; its flat index is freed by the step's dispose scope.
         return StepKind(step) switch
         {
-            RasStepKind.Sparse => new RasRouting(caches, modelIndex),
-            RasStepKind.DenseFill => new RasRouting(caches, index: null),
+            RasStepKind.Sparse => new RasRouting(caches, modelIndex, run!.TokenCount),
+            RasStepKind.DenseFill => new RasRouting(caches, index: null, run!.TokenCount),
             _ => null,
         };
     }

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Ras.Cli.Options;
+using Ras.Errors;
+using Ras.Training;
+
+namespace Ras.Cli.Commands;
+
+/// <summary><c>ras train-default</c>: trains (or resumes training) the shipped default model on the CPU.</summary>
+internal sealed class TrainDefaultCommand : ICliCommand
+{
+    private readonly Option<string> checkpoints = new("--checkpoint-dir")
+    {
+        Description = "Where checkpoints live; training resumes from the one there. Default: ~/.cache/ras/train/default.",
+        DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ras", "train", "default"),
+    };
+
+    private readonly Option<long?> steps = new("--steps") { Description = "Stop once this many optimizer steps are done in total. Default: --total-steps." };
+    private readonly Option<double> minutes = new("--max-minutes") { Description = "Stop (with a checkpoint) after this much wall time in this run. Default: 110.", DefaultValueFactory = _ => 110 };
+    private readonly Option<double> every = new("--checkpoint-minutes") { Description = "Minutes between checkpoints. Default: 10.", DefaultValueFactory = _ => 10 };
+    private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 64.", DefaultValueFactory = _ => 64 };
+    private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 1e-3.", DefaultValueFactory = _ => 1e-3 };
+    private readonly Option<long> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule. Default: 40000.", DefaultValueFactory = _ => 40_000 };
+    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
+    private readonly Option<string?> export = new("--export") { Description = "After training, write the EMA weights (fp16) as a model folder here." };
+    private readonly ComputeFlags compute = new();
+
+    public Command Build()
+    {
+        var command = new Command("train-default", "Train the default text-to-image model (procedural shapes, 64×64) with the rectified-flow objective; resumable.")
+        {
+            checkpoints, steps, minutes, every, batch, learningRate, totalSteps, seed, export,
+        };
+        compute.Threads.Description = "CPU threads for libtorch. Default: all cores.";
+        command.Add(compute.Threads);
+        return command;
+    }
+
+    public Task<int> RunAsync(ParseResult result, CliContext context)
+    {
+        compute.Apply(result);
+        var options = new ShapesTrainingOptions
+        {
+            Seed = result.GetValue(seed),
+            BatchSize = result.GetValue(batch),
+            LearningRate = result.GetValue(learningRate),
+            TotalSteps = result.GetValue(totalSteps),
+        };
+        long target = result.GetValue(steps) ?? options.TotalSteps;
+        string? exportDir = result.GetValue(export);
+        string dir = result.GetValue(checkpoints)!;
+        using var trainer = new ShapesTrainer(options, dir);
+        context.Out.WriteLine($"model:      transformer {trainer.TransformerParameters:N0} parameters, text encoder {trainer.TextEncoderParameters:N0}");
+        context.Out.WriteLine($"checkpoint: {dir} (at step {trainer.Step})");
+        context.Out.WriteLine($"training:   to step {target}, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {options.Seed}");
+
+        var run = Stopwatch.StartNew();
+        var sinceCheckpoint = Stopwatch.StartNew();
+        double budget = result.GetValue(minutes) * 60;
+        double checkpointSeconds = result.GetValue(every) * 60;
+        long startStep = trainer.Step;
+        double recent = double.NaN;
+        while (trainer.Step < target && run.Elapsed.TotalSeconds < budget && !context.Cancellation.IsCancellationRequested)
+        {
+            double loss = trainer.TrainStep();
+            recent = double.IsNaN(recent) ? loss : (0.98 * recent) + (0.02 * loss);
+            if (sinceCheckpoint.Elapsed.TotalSeconds >= checkpointSeconds)
+            {
+                trainer.SaveCheckpoint();
+                sinceCheckpoint.Restart();
+            }
+
+            ReportProgress(context, trainer.Step, target, recent, run.Elapsed, trainer.Step - startStep);
+        }
+
+        trainer.SaveCheckpoint();
+        context.Error.WriteLine();
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 3600:0.00} h in total); loss (EMA of steps) {recent:0.0000}"));
+        if (exportDir is not null)
+        {
+            throw new OptionsException("export", "not implemented yet");
+        }
+
+        return Task.FromResult(context.Cancellation.IsCancellationRequested ? ExitCodes.Cancelled : ExitCodes.Ok);
+    }
+
+    private static void ReportProgress(CliContext context, long step, long target, double loss, TimeSpan elapsed, long stepsThisRun)
+    {
+        if (Console.IsErrorRedirected && step % 50 != 0)
+        {
+            return;
+        }
+
+        double perStep = elapsed.TotalSeconds / Math.Max(1, stepsThisRun);
+        context.Error.Write(string.Create(CultureInfo.InvariantCulture,
+            $"\rtrain step {step}/{target} · loss {loss:0.0000} · {perStep:0.00} s/step · ETA {(target - step) * perStep / 60:0} min   "));
+        if (Console.IsErrorRedirected)
+        {
+            context.Error.WriteLine();
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using System.Text.Json;
+using Ras.Data.Shapes;
+using Ras.Errors;
+using Ras.IO.Files;
+using Ras.IO.Safetensors;
+using Ras.Models.Shapes;
+using Ras.Models.SD3;
+using Ras.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ras.Training;
+
+/// <summary>One logged point of the training curve.</summary>
+/// <param name="Step">Optimizer steps done.</param>
+/// <param name="Loss">Mean loss over the steps since the previous point.</param>
+/// <param name="Seconds">Training wall time so far, over all runs.</param>
+public sealed record LossPoint(long Step, double Loss, double Seconds);
+
+/// <summary>
+/// Trains the default model (<see cref="ShapesModelDefinition"/>) with the rectified-flow objective SD3 uses:
+/// <c>x_t = (1 − t)·x₀ + t·ε</c>, target <c>ε − x₀</c>, <c>t = sigmoid(N(0, 1))</c> (logit-normal), AdamW, EMA
+/// weights, caption dropout for CFG. Deterministic by seed: step s trains on scenes s·B … s·B + B − 1 of the
+/// training stream with noise from a generator seeded by (seed, s). Resumable: a checkpoint holds the
+/// weights, EMA weights, optimizer moments and the loss curve.
+/// </summary>
+public sealed class ShapesTrainer : IDisposable
+{
+    private const string CheckpointFile = "checkpoint.safetensors";
+    private const string StateFile = "state.json";
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private readonly string directory;
+    private readonly WordTokenizer tokenizer;
+    private readonly SD3Transformer2DModel transformer;
+    private readonly ShapesTextEncoder textEncoder;
+    private readonly SD3Transformer2DModel emaTransformer;
+    private readonly ShapesTextEncoder emaTextEncoder;
+    private readonly ExponentialMovingAverage emaOfTransformer;
+    private readonly ExponentialMovingAverage emaOfTextEncoder;
+    private readonly AdamW optimizer;
+    private readonly List<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters;
+    private readonly List<LossPoint> curve = [];
+    private double pendingLoss;
+    private int pendingCount;
+
+    /// <summary>Opens (or starts) a training run whose checkpoints live in <paramref name="checkpointDirectory"/>.</summary>
+    public ShapesTrainer(ShapesTrainingOptions options, string checkpointDirectory)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        options.Validate();
+        directory = checkpointDirectory;
+        tokenizer = new WordTokenizer(ShapesModelDefinition.Vocabulary, ShapesModelDefinition.PromptLength);
+        manual_seed((long)options.Seed);
+        transformer = new SD3Transformer2DModel(ShapesModelDefinition.Transformer);
+        textEncoder = new ShapesTextEncoder(ShapesModelDefinition.TextEncoder);
+        ZeroInitialiseModulation(transformer);
+        emaTransformer = new SD3Transformer2DModel(ShapesModelDefinition.Transformer);
+        emaTextEncoder = new ShapesTextEncoder(ShapesModelDefinition.TextEncoder);
+        emaOfTransformer = new ExponentialMovingAverage(transformer, emaTransformer);
+        emaOfTextEncoder = new ExponentialMovingAverage(textEncoder, emaTextEncoder);
+        parameters = [.. transformer.named_parameters().Select(p => ("transformer." + p.name, p.parameter)),
+            .. textEncoder.named_parameters().Select(p => ("text_encoder." + p.name, p.parameter))];
+        optimizer = new AdamW(parameters.Select(p => (p.Name, (Tensor)p.Parameter)).ToList(), weightDecay: options.WeightDecay);
+        if (File.Exists(Path.Combine(directory, CheckpointFile)))
+        {
+            Resume();
+        }
+    }
+
+    /// <summary>The hyper-parameters.</summary>
+    public ShapesTrainingOptions Options { get; }
+
+    /// <summary>Optimizer steps done (over all runs).</summary>
+    public long Step { get; private set; }
+
+    /// <summary>Training wall time over all runs.</summary>
+    public double Seconds { get; private set; }
+
+    /// <summary>The logged loss curve.</summary>
+    public IReadOnlyList<LossPoint> LossCurve => curve;
+
+    /// <summary>Parameters of the transformer.</summary>
+    public long TransformerParameters => transformer.parameters().Sum(p => p.NumberOfElements);
+
+    /// <summary>Parameters of the text encoder.</summary>
+    public long TextEncoderParameters => textEncoder.parameters().Sum(p => p.NumberOfElements);
+
+    /// <summary>One optimizer step; returns its loss.</summary>
+    public double TrainStep()
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        int batch = Options.BatchSize;
+        var scenes = new ShapeScene[batch];
+        var drop = new bool[batch];
+        var dropRandom = SplitMix64.For(Options.Seed, 3, (ulong)Step);
+        for (int i = 0; i < batch; i++)
+        {
+            scenes[i] = ShapeScene.Sample(Options.Seed, ShapeScene.TrainStream, (Step * batch) + i);
+            drop[i] = dropRandom.NextDouble() < Options.CaptionDropout;
+        }
+
+        double loss;
+        using (var scope = NewDisposeScope())
+        {
+            transformer.train();
+            textEncoder.train();
+            var (x0, ids) = ShapesBatch.Build(scenes, drop, tokenizer, ShapesModelDefinition.ImageSize);
+            using var generator = new Generator((ulong)((long)Options.Seed * 1_000_003 + Step));
+            Tensor noise = randn(x0.shape, generator: generator);
+            Tensor t = randn([batch], generator: generator).sigmoid();                 // logit-normal(0, 1)
+            Tensor tb = t.view(batch, 1, 1, 1);
+            Tensor xt = x0.mul(tb.neg().add(1)).add(noise.mul(tb));                     // (1 − t)·x0 + t·ε
+            Tensor target = noise.sub(x0);                                              // ε − x0
+            var (hidden, pooled) = textEncoder.Forward(ids);
+            Tensor prediction = transformer.Forward(xt, hidden, pooled, t.mul(1000f));
+            Tensor mse = nn.functional.mse_loss(prediction, target);
+            foreach (var (_, p) in parameters)
+            {
+                p.grad?.zero_();
+            }
+
+            mse.backward();
+            nn.utils.clip_grad_norm_(parameters.Select(p => p.Parameter), Options.GradientClip);
+            optimizer.Step(Options.LearningRateAt(Step));
+            loss = mse.item<float>();
+        }
+
+        double decay = Math.Min(Options.EmaDecay, (1.0 + Step) / (10.0 + Step));
+        emaOfTransformer.Update(decay);
+        emaOfTextEncoder.Update(decay);
+        NativeHeap.Trim();
+        if (!double.IsFinite(loss))
+        {
+            throw new NonFiniteException($"training step {Step}: loss is {loss}");
+        }
+
+        Step++;
+        Seconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        pendingLoss += loss;
+        pendingCount++;
+        if (Step % 50 == 0)
+        {
+            curve.Add(new LossPoint(Step, pendingLoss / pendingCount, Seconds));
+            (pendingLoss, pendingCount) = (0, 0);
+        }
+
+        return loss;
+    }
+
+    /// <summary>Writes weights, EMA weights, optimizer moments and the curve (atomically) to the checkpoint folder.</summary>
+    public void SaveCheckpoint()
+    {
+        Directory.CreateDirectory(directory);
+        var tensors = new Dictionary<string, Tensor>();
+        foreach (var (name, p) in parameters)
+        {
+            tensors["model." + name] = p;
+            tensors["adam_m." + name] = optimizer.Moments[name].M;
+            tensors["adam_v." + name] = optimizer.Moments[name].V;
+        }
+
+        foreach (var (name, p) in emaTransformer.named_parameters())
+        {
+            tensors["ema.transformer." + name] = p;
+        }
+
+        foreach (var (name, p) in emaTextEncoder.named_parameters())
+        {
+            tensors["ema.text_encoder." + name] = p;
+        }
+
+        SafetensorsWriter.Write(Path.Combine(directory, CheckpointFile), tensors);
+        var state = new TrainingState(Step, optimizer.Steps, Seconds, Options, curve);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(state, Indented);
+        AtomicFile.Write(Path.Combine(directory, StateFile), s => s.Write(json));
+    }
+
+    /// <summary>The EMA weights as modules for generation (owned by the trainer).</summary>
+    public (SD3Transformer2DModel Transformer, ShapesTextEncoder TextEncoder, WordTokenizer Tokenizer) EmaModel() =>
+        (emaTransformer, emaTextEncoder, tokenizer);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        transformer.Dispose();
+        textEncoder.Dispose();
+        emaTransformer.Dispose();
+        emaTextEncoder.Dispose();
+    }
+
+    /// <summary>adaLN-Zero (DiT): modulation linears and the output projection start at zero, so every block starts as the identity.</summary>
+    private static void ZeroInitialiseModulation(SD3Transformer2DModel model)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (name.Contains("norm1.linear", StringComparison.Ordinal) || name.Contains("norm1_context.linear", StringComparison.Ordinal)
+                || name.StartsWith("norm_out.linear", StringComparison.Ordinal) || name.StartsWith("proj_out", StringComparison.Ordinal))
+            {
+                p.zero_();
+            }
+        }
+    }
+
+    private void Resume()
+    {
+        string statePath = Path.Combine(directory, StateFile);
+        TrainingState state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath))
+            ?? throw new ConfigException(statePath, null, "empty training state");
+        if (state.Options != Options)
+        {
+            throw new ConfigException(statePath, "options",
+                $"the checkpoint was trained with {state.Options}; resume with the same options or use another checkpoint folder");
+        }
+
+        using var checkpoint = SafetensorsFile.Open(Path.Combine(directory, CheckpointFile));
+        using var noGrad = no_grad();
+        foreach (var (name, p) in parameters)
+        {
+            checkpoint.CopyInto("model." + name, p);
+            checkpoint.CopyInto("adam_m." + name, optimizer.Moments[name].M);
+            checkpoint.CopyInto("adam_v." + name, optimizer.Moments[name].V);
+        }
+
+        foreach (var (name, p) in emaTransformer.named_parameters())
+        {
+            checkpoint.CopyInto("ema.transformer." + name, p);
+        }
+
+        foreach (var (name, p) in emaTextEncoder.named_parameters())
+        {
+            checkpoint.CopyInto("ema.text_encoder." + name, p);
+        }
+
+        Step = state.Step;
+        optimizer.Steps = state.OptimizerSteps;
+        Seconds = state.Seconds;
+        curve.AddRange(state.Curve);
+    }
+
+    private sealed record TrainingState(long Step, long OptimizerSteps, double Seconds, ShapesTrainingOptions Options, IReadOnlyList<LossPoint> Curve);
+}

@@ -1,0 +1,70 @@
+using Ras.Errors;
+
+namespace Ras.Training;
+
+/// <summary>Hyper-parameters of the default model's training (rectified flow, as SD3 trains).</summary>
+public sealed record ShapesTrainingOptions
+{
+    /// <summary>Seed of weights, data order, noise and timesteps. Default 0.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Images per optimizer step. Default 64.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Peak AdamW learning rate. Default 1e-3.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Linear warm-up steps. Default 500.</summary>
+    public int WarmupSteps { get; init; } = 500;
+
+    /// <summary>Steps of the cosine schedule (down to 10% of the peak). Default 40000.</summary>
+    public long TotalSteps { get; init; } = 40_000;
+
+    /// <summary>AdamW decoupled weight decay. Default 0.01.</summary>
+    public double WeightDecay { get; init; } = 0.01;
+
+    /// <summary>EMA decay of the shipped weights. Default 0.999.</summary>
+    public double EmaDecay { get; init; } = 0.999;
+
+    /// <summary>Probability of training on the empty prompt (for classifier-free guidance). Default 0.1.</summary>
+    public double CaptionDropout { get; init; } = 0.1;
+
+    /// <summary>Global gradient-norm clip. Default 1.0.</summary>
+    public double GradientClip { get; init; } = 1.0;
+
+    /// <summary>Throws <see cref="OptionsException"/> for values that cannot train.</summary>
+    public void Validate()
+    {
+        if (BatchSize < 1)
+        {
+            throw new OptionsException("batch-size", $"must be at least 1, found {BatchSize}");
+        }
+
+        if (!(LearningRate > 0))
+        {
+            throw new OptionsException("learning-rate", $"must be positive, found {LearningRate}");
+        }
+
+        if (TotalSteps < 1)
+        {
+            throw new OptionsException("total-steps", $"must be at least 1, found {TotalSteps}");
+        }
+
+        if (!(CaptionDropout >= 0 && CaptionDropout < 1))
+        {
+            throw new OptionsException("caption-dropout", $"must be in [0, 1), found {CaptionDropout}");
+        }
+    }
+
+    /// <summary>Learning rate at <paramref name="step"/>: linear warm-up, then cosine to 10% at <see cref="TotalSteps"/>.</summary>
+    public double LearningRateAt(long step)
+    {
+        if (step < WarmupSteps)
+        {
+            return LearningRate * (step + 1) / WarmupSteps;
+        }
+
+        double progress = Math.Min(1.0, (step - WarmupSteps) / (double)Math.Max(1, TotalSteps - WarmupSteps));
+        return LearningRate * (0.1 + (0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress))));
+    }
+}
