@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Ras.Cli.Options;
-using Ras.Errors;
 using Ras.Training;
 
 namespace Ras.Cli.Commands;
@@ -80,7 +79,8 @@ internal sealed class TrainDefaultCommand : ICliCommand
             $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 3600:0.00} h in total); loss (EMA of steps) {recent:0.0000}"));
         if (exportDir is not null)
         {
-            throw new OptionsException("export", "not implemented yet");
+            trainer.Export(exportDir);
+            context.Out.WriteLine($"exported:   {exportDir} (EMA weights, fp16)");
         }
 
         return Task.FromResult(context.Cancellation.IsCancellationRequested ? ExitCodes.Cancelled : ExitCodes.Ok);

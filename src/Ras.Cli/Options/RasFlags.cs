@@ -56,9 +56,14 @@ internal sealed class RasFlags
         Description = "Dynamic schedule: steps per block; 0 = static budget. Default: 0.",
     };
 
+    public Option<string?> Selection { get; } = new("--selection")
+    {
+        Description = "Starvation rule: official (score × exp(scale·times dropped)) or revisit (long-cached tokens drift to the computed middle of the ranking). Default: official (generate --ras: the model's recommendation).",
+    };
+
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { SampleRatio, Metric, HighRatio, StarvationScale, SchedulerStartStep, SchedulerEndStep, ErrorResetSteps, SkipNumStep, SkipNumStepLength })
+        foreach (Option option in new Option[] { SampleRatio, Metric, HighRatio, StarvationScale, Selection, SchedulerStartStep, SchedulerEndStep, ErrorResetSteps, SkipNumStep, SkipNumStepLength })
         {
             command.Add(option);
         }
@@ -82,6 +87,19 @@ internal sealed class RasFlags
                     "std" => RasMetric.Std,
                     "l2norm" => RasMetric.L2Norm,
                     _ => throw new OptionsException("metric", $"'{metric}' is not a metric (use std or l2norm)"),
+                },
+            };
+        }
+
+        if (result.GetValue(Selection) is string selection)
+        {
+            options = options with
+            {
+                Selection = selection switch
+                {
+                    "official" => RasSelectionMode.Official,
+                    "revisit" => RasSelectionMode.Revisit,
+                    _ => throw new OptionsException("selection", $"'{selection}' is not a selection mode (use official or revisit)"),
                 },
             };
         }
@@ -127,16 +145,13 @@ internal sealed class RasFlags
     /// <summary>Every resolved RAS option as a one-line, flag-named summary.</summary>
     public static string Describe(RasOptions options, int steps)
     {
-        if (!options.Enabled)
-        {
-            return "off (sample-ratio 1: every token every step)";
-        }
-
         string F(double v) => v.ToString(CultureInfo.InvariantCulture);
-        return $"sample-ratio {F(options.SampleRatio)}, metric {(options.Metric == RasMetric.Std ? "std" : "l2norm")}, " +
+        string prefix = options.Enabled ? string.Empty : "off (every token every step); ";
+        return prefix + $"sample-ratio {F(options.SampleRatio)}, metric {(options.Metric == RasMetric.Std ? "std" : "l2norm")}, " +
             $"high-ratio {F(options.HighRatio)}, starvation-scale {F(options.StarvationScale)}, " +
             $"scheduler-start-step {options.ResolveStartStep(steps)}, scheduler-end-step {options.ResolveEndStep(steps)}, " +
             $"error-reset-steps \"{string.Join(",", options.ResolveErrorResetSteps(steps))}\", " +
-            $"skip-num-step {options.SkipNumStep}, skip-num-step-length {options.SkipNumStepLength}";
+            $"skip-num-step {options.SkipNumStep}, skip-num-step-length {options.SkipNumStepLength}, " +
+            $"selection {(options.Selection == RasSelectionMode.Revisit ? "revisit" : "official")}";
     }
 }

@@ -4,8 +4,9 @@ using static TorchSharp.torch;
 namespace Ras.RegionAdaptive;
 
 /// <summary>
-/// Per-attention-layer key/value caches over all image tokens, <c>[B·copies, N, D]</c> each, owned by
-/// one RAS run. Allocated once at the first refill and updated in place afterwards.
+/// Per-attention-layer key/value caches of one RAS run: <c>[B·copies, N + L, D]</c> each — every image
+/// token's row, then the current text rows, so attention reads the cache directly with no concatenation.
+/// Allocated at the first refill and updated in place afterwards.
 /// </summary>
 internal sealed class KeyValueCaches : IDisposable
 {
@@ -17,45 +18,49 @@ internal sealed class KeyValueCaches : IDisposable
     /// <summary>Number of layers cached.</summary>
     public int Count => caches.Count;
 
-    /// <summary>Overwrites (or creates) <paramref name="slot"/>'s cache with every token's keys and values.</summary>
-    public void Fill(AttentionSlot slot, Tensor keys, Tensor values)
+    /// <summary>Overwrites (or creates) <paramref name="slot"/>'s cache with every image token's keys/values and the text's.</summary>
+    public (Tensor Keys, Tensor Values) Fill(AttentionSlot slot, Tensor imageKeys, Tensor imageValues, Tensor? textKeys, Tensor? textValues)
     {
-        if (caches.TryGetValue(slot, out var cache) && cache.Keys.shape.SequenceEqual(keys.shape))
+        long imageRows = imageKeys.shape[1];
+        long rows = imageRows + (textKeys?.shape[1] ?? 0);
+        if (!caches.TryGetValue(slot, out var cache) || cache.Keys.shape[0] != imageKeys.shape[0] || cache.Keys.shape[1] != rows)
         {
-            cache.Keys.copy_(keys);
-            cache.Values.copy_(values);
-            return;
+            Drop(slot);
+            long[] shape = [imageKeys.shape[0], rows, imageKeys.shape[2]];
+            cache = (empty(shape, imageKeys.dtype, imageKeys.device).DetachFromDisposeScope(),
+                empty(shape, imageKeys.dtype, imageKeys.device).DetachFromDisposeScope());
+            caches[slot] = cache;
         }
 
-        Drop(slot);
-        caches[slot] = (keys.clone().DetachFromDisposeScope(), values.clone().DetachFromDisposeScope());
+        CopyRows(cache.Keys, 0, imageKeys);
+        CopyRows(cache.Values, 0, imageValues);
+        WriteText(cache, imageRows, textKeys, textValues);
+        return (cache.Keys.alias(), cache.Values.alias());
     }
 
     /// <summary>
     /// Writes computed tokens' keys/values (<c>[B, n, D]</c>) into the cache rows named by
-    /// <paramref name="flatIndex"/> (<c>[B·n]</c>, row <c>b·N + token</c>) and returns views of the whole
-    /// cache, <c>[B, N, D]</c>.
+    /// <paramref name="flatRows"/> (<c>[B·n]</c> rows of the cache viewed as <c>[B·(N + L), D]</c>), refreshes
+    /// the text rows, and returns views of the whole cache.
     /// </summary>
-    public (Tensor Keys, Tensor Values) Update(AttentionSlot slot, Tensor flatIndex, Tensor keys, Tensor values)
+    public (Tensor Keys, Tensor Values) Update(AttentionSlot slot, Func<long, Tensor> flatRows, Tensor imageKeys, Tensor imageValues, Tensor? textKeys, Tensor? textValues)
     {
         if (!caches.TryGetValue(slot, out var cache))
         {
             throw new InvalidOperationException($"RAS: no K/V cache for block {slot.Block} attention {slot.Attention}; a dense refill step must precede a RAS step");
         }
 
-        long width = keys.shape[2];
-        using (Tensor keyRows = cache.Keys.view(-1, width))
-        using (Tensor freshKeys = keys.reshape(-1, width))
+        long rows = cache.Keys.shape[1];
+        long width = imageKeys.shape[2];
+        Tensor index = flatRows(rows);
+        foreach (var (target, fresh) in new[] { (cache.Keys, imageKeys), (cache.Values, imageValues) })
         {
-            keyRows.index_copy_(0, flatIndex, freshKeys);
+            using Tensor targetRows = target.view(-1, width);
+            using Tensor freshRows = fresh.reshape(-1, width);
+            targetRows.index_copy_(0, index, freshRows);
         }
 
-        using (Tensor valueRows = cache.Values.view(-1, width))
-        using (Tensor freshValues = values.reshape(-1, width))
-        {
-            valueRows.index_copy_(0, flatIndex, freshValues);
-        }
-
+        WriteText(cache, rows - (textKeys?.shape[1] ?? 0), textKeys, textValues);
         return (cache.Keys.alias(), cache.Values.alias());
     }
 
@@ -71,6 +76,21 @@ internal sealed class KeyValueCaches : IDisposable
         {
             Drop(slot);
         }
+    }
+
+    private static void WriteText((Tensor Keys, Tensor Values) cache, long start, Tensor? textKeys, Tensor? textValues)
+    {
+        if (textKeys is not null)
+        {
+            CopyRows(cache.Keys, start, textKeys);
+            CopyRows(cache.Values, start, textValues!);
+        }
+    }
+
+    private static void CopyRows(Tensor cache, long start, Tensor rows)
+    {
+        using Tensor target = cache.narrow(1, start, rows.shape[1]);
+        target.copy_(rows);
     }
 
     private void Drop(AttentionSlot slot)

@@ -25,6 +25,9 @@ public sealed record RasOptions
     /// <summary><c>starvation-scale</c>: score × exp(scale · drop count). Default 0.1 (official).</summary>
     public double StarvationScale { get; init; } = 0.1;
 
+    /// <summary><c>selection</c>: how starvation adjusts scores. Default <see cref="RasSelectionMode.Official"/>.</summary>
+    public RasSelectionMode Selection { get; init; } = RasSelectionMode.Official;
+
     /// <summary><c>scheduler-start-step</c>: first RAS step (≥ 1). Default min(4, steps), as the official 4.</summary>
     public int? SchedulerStartStep { get; init; }
 

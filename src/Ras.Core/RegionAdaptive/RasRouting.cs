@@ -11,12 +11,15 @@ namespace Ras.RegionAdaptive;
 /// <remarks>
 /// Rows are addressed through one flat index over <c>[B·N]</c> (<c>b·N + token</c>), so every gather and
 /// scatter is an <c>index_select</c>/<c>index_copy_</c> with a small 1-D index; an index expanded to
-/// <c>[B, n, D]</c> would be materialised by libtorch as a full int64 tensor per call.
+/// <c>[B, n, D]</c> would be materialised by libtorch as a full int64 tensor per call. The routing owns
+/// these indices; dispose it when its forwards are done.
 /// </remarks>
 internal sealed class RasRouting : ITokenRouting, IDisposable
 {
     private readonly KeyValueCaches caches;
-    private readonly Tensor? flatIndex;   // [B·copies·n] int64: b·N + token, or null for a refill step
+    private readonly Tensor? index;       // [B·copies, n] tokens per sample, or null for a refill step
+    private readonly Tensor? flatIndex;   // [B·copies·n] int64: b·N + token
+    private readonly Dictionary<long, Tensor> cacheRows = [];   // the same rows for caches of N + L rows per sample
     private readonly long tokensPerSample;
 
     /// <param name="caches">The run's per-layer caches.</param>
@@ -26,12 +29,8 @@ internal sealed class RasRouting : ITokenRouting, IDisposable
     {
         this.caches = caches;
         this.tokensPerSample = tokensPerSample;
-        if (index is not null)
-        {
-            using Tensor offsets = arange(0, index.shape[0] * tokensPerSample, tokensPerSample, ScalarType.Int64, index.device);
-            using Tensor rows = index.add(offsets.unsqueeze(1));
-            flatIndex = rows.view(-1);
-        }
+        this.index = index;
+        flatIndex = index is null ? null : FlatRows(tokensPerSample);
     }
 
     public Tensor GatherImageTokens(Tensor tokens)
@@ -65,16 +64,42 @@ internal sealed class RasRouting : ITokenRouting, IDisposable
         }
     }
 
-    public (Tensor Keys, Tensor Values) MergeImageKeyValues(AttentionSlot slot, Tensor keys, Tensor values)
-    {
-        if (flatIndex is null)
-        {
-            caches.Fill(slot, keys, values);
-            return (keys.alias(), values.alias());
-        }
+    public (Tensor Keys, Tensor Values) MergeKeyValues(AttentionSlot slot, Tensor imageKeys, Tensor imageValues, Tensor? textKeys, Tensor? textValues) =>
+        flatIndex is null
+            ? caches.Fill(slot, imageKeys, imageValues, textKeys, textValues)
+            : caches.Update(slot, CacheRows, imageKeys, imageValues, textKeys, textValues);
 
-        return caches.Update(slot, flatIndex, keys, values);
+    public void Dispose()
+    {
+        flatIndex?.Dispose();
+        foreach (Tensor rows in cacheRows.Values)
+        {
+            rows.Dispose();
+        }
     }
 
-    public void Dispose() => flatIndex?.Dispose();
+    private Tensor CacheRows(long rowsPerSample)
+    {
+        if (rowsPerSample == tokensPerSample)
+        {
+            return flatIndex!;
+        }
+
+        if (!cacheRows.TryGetValue(rowsPerSample, out Tensor? rows))
+        {
+            rows = FlatRows(rowsPerSample);
+            cacheRows[rowsPerSample] = rows;
+        }
+
+        return rows;
+    }
+
+    /// <summary><c>b·rowsPerSample + token</c> for every selected token, flattened.</summary>
+    private Tensor FlatRows(long rowsPerSample)
+    {
+        using Tensor offsets = arange(0, index!.shape[0] * rowsPerSample, rowsPerSample, ScalarType.Int64, index.device);
+        using Tensor column = offsets.unsqueeze(1);
+        using Tensor rows = index.add(column);
+        return rows.view(-1).DetachFromDisposeScope();   // owned by this routing, which may outlive a dispose scope
+    }
 }

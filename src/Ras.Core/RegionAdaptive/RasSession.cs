@@ -24,10 +24,12 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
     private readonly List<RasStepRecord> records = [];
     private SamplingRun? run;
     private Tensor? dropCount;          // [B, N] float32, never reset during a run
+    private Tensor? cachedRun;          // [B, N] float32: consecutive RAS steps cached (revisit selection)
     private Tensor? cachedVelocity;     // [B, C, H, W], the filled velocity at the last selection
     private Tensor? cachedPixels;       // [B, 1, H, W] bool, true where a cached token's pixels are
     private RegionSelection? selection; // per image
     private Tensor? modelIndex;         // [B·copies, n], the selection repeated for each guidance copy
+    private RasRouting? routing;        // the current step's routing
 
     /// <summary>Creates a session; <paramref name="options"/> must enable RAS (sample ratio &lt; 1) to change anything.</summary>
     public RasSession(RasOptions options)
@@ -67,6 +69,7 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
             // Official initial value −len(sigmas): a common offset that does not change the ranking.
             dropCount = full([run.Batch, run.TokenCount], -(run.Schedule.Steps + 1f), ScalarType.Float32, run.Device)
                 .DetachFromDisposeScope();
+            cachedRun = zeros([run.Batch, run.TokenCount], ScalarType.Float32, run.Device).DetachFromDisposeScope();
         }
     }
 
@@ -78,13 +81,15 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
             return null;
         }
 
-        // The routing lives for one step; its flat index is freed by the step's dispose scope.
-        return StepKind(step) switch
+        // The routing lives for one step and is disposed when the step's velocity comes back.
+        routing?.Dispose();
+        routing = StepKind(step) switch
         {
             RasStepKind.Sparse => new RasRouting(caches, modelIndex, run!.TokenCount),
             RasStepKind.DenseFill => new RasRouting(caches, index: null, run!.TokenCount),
             _ => null,
         };
+        return routing;
     }
 
     /// <inheritdoc />
@@ -92,6 +97,8 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
     {
         ArgumentNullException.ThrowIfNull(velocity);
         SamplingRun current = run ?? throw new InvalidOperationException("OnStart was not called");
+        routing?.Dispose();
+        routing = null;
         RasStepKind kind = Options.Enabled ? StepKind(step) : RasStepKind.Dense;
 
         // Cached tokens carry the velocity of the last step that computed them.
@@ -99,6 +106,11 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         records.Add(new RasStepRecord(step, kind,
             kind == RasStepKind.Sparse ? selection!.ActiveCount : current.TokenCount,
             kind == RasStepKind.Sparse ? ActiveTokenLists(selection!.Active) : null));
+
+        if (Options.Enabled && kind != RasStepKind.Sparse)
+        {
+            cachedRun!.zero_(); // every token was computed
+        }
 
         if (Options.Enabled && Plan!.HasSelectionFor(step + 1))
         {
@@ -157,13 +169,17 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         float dt = schedule.Sigmas[next] - schedule.Sigmas[next - 1];
         using Tensor diff = filled.mul(dt);
         using Tensor raw = TokenMetric.Compute(diff, current.PatchSize, Options.Metric);
-        using Tensor scores = TokenMetric.ApplyStarvation(raw, dropCount!, Options.StarvationScale);
+        using Tensor scores = Options.Selection == RasSelectionMode.Revisit
+            ? TokenMetric.ApplyRevisit(raw, cachedRun!, Options.StarvationScale)
+            : TokenMetric.ApplyStarvation(raw, dropCount!, Options.StarvationScale);
         RegionSelection chosen = RegionSelection.Select(scores, Plan!.SkipCounts[next], Options.HighRatio);
         SelectionMade?.Invoke(next, raw, scores, dropCount!);
 
         using (Tensor ones = ones_like(chosen.Cached, ScalarType.Float32))
         {
             dropCount!.scatter_add_(1, chosen.Cached, ones);
+            using Tensor computed = zeros_like(chosen.Active, ScalarType.Float32);
+            cachedRun!.scatter_add_(1, chosen.Cached, ones).scatter_(1, chosen.Active, computed);
         }
 
         var kept = new RegionSelection(chosen.Active.DetachFromDisposeScope(), chosen.Cached.DetachFromDisposeScope());
@@ -203,13 +219,16 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
 
     private void ResetState()
     {
+        routing?.Dispose();
+        routing = null;
         caches.Dispose();
         records.Clear();
         dropCount?.Dispose();
+        cachedRun?.Dispose();
         cachedVelocity?.Dispose();
         cachedPixels?.Dispose();
         selection?.Dispose();
         modelIndex?.Dispose();
-        (dropCount, cachedVelocity, cachedPixels, selection, modelIndex) = (null, null, null, null, null);
+        (dropCount, cachedRun, cachedVelocity, cachedPixels, selection, modelIndex) = (null, null, null, null, null, null);
     }
 }

@@ -42,4 +42,24 @@ public static class TokenMetric
         using Tensor factor64 = factor.to_type(ScalarType.Float64);
         return score.mul(factor64);
     }
+
+    /// <summary>
+    /// Revisit scaling: <c>median + (score − median) · exp(−scale · run)</c> per image, where <paramref name="cachedRun"/>
+    /// counts the consecutive RAS steps each token has been cached. Long-cached tokens drift to the middle
+    /// of the ranking, which is the part RAS computes.
+    /// </summary>
+    public static Tensor ApplyRevisit(Tensor score, Tensor cachedRun, double starvationScale)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        ArgumentNullException.ThrowIfNull(cachedRun);
+        (Tensor sorted, Tensor order) = score.sort(1);
+        order.Dispose();
+        using Tensor ascending = sorted;
+        using Tensor median = ascending.narrow(1, (score.shape[1] - 1) / 2, 1);   // [B, 1], the lower middle
+        using Tensor exponent = cachedRun.to_type(ScalarType.Float32).mul((float)-starvationScale);
+        using Tensor factor = exponent.exp().to_type(ScalarType.Float64);
+        using Tensor offset = score.sub(median);
+        using Tensor shrunk = offset.mul(factor);
+        return shrunk.add(median);
+    }
 }

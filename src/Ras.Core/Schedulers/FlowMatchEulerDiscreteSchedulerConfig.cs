@@ -18,6 +18,14 @@ public sealed record FlowMatchEulerDiscreteSchedulerConfig
     /// <summary><c>shift</c>: σ ↦ s·σ / (1 + (s − 1)·σ); SD3 uses 3.0.</summary>
     public double Shift { get; init; } = 1.0;
 
+    /// <summary>The diffusers <c>scheduler_config.json</c> text.</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["_class_name"] = ClassName, ["num_train_timesteps"] = NumTrainTimesteps, ["shift"] = Shift, ["use_dynamic_shifting"] = false,
+    }, JsonWriting);
+
+    private static readonly System.Text.Json.JsonSerializerOptions JsonWriting = new() { WriteIndented = true };
+
     /// <summary>Reads <c>scheduler/scheduler_config.json</c>.</summary>
     /// <exception cref="Errors.ConfigException">Wrong class, wrong field type, or an option we do not implement.</exception>
     public static FlowMatchEulerDiscreteSchedulerConfig Load(string path)

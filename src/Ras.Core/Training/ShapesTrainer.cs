@@ -6,6 +6,8 @@ using Ras.IO.Safetensors;
 using Ras.Models.Shapes;
 using Ras.Models.SD3;
 using Ras.Native;
+using Ras.Pipelines;
+using Ras.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -50,13 +52,13 @@ public sealed class ShapesTrainer : IDisposable
         Options = options ?? throw new ArgumentNullException(nameof(options));
         options.Validate();
         directory = checkpointDirectory;
-        tokenizer = new WordTokenizer(ShapesModelDefinition.Vocabulary, ShapesModelDefinition.PromptLength);
+        tokenizer = new WordTokenizer(ShapesModelDefinition.Vocabulary, options.TextEncoder.MaxPositionEmbeddings);
         manual_seed((long)options.Seed);
-        transformer = new SD3Transformer2DModel(ShapesModelDefinition.Transformer);
-        textEncoder = new ShapesTextEncoder(ShapesModelDefinition.TextEncoder);
+        transformer = new SD3Transformer2DModel(options.Transformer);
+        textEncoder = new ShapesTextEncoder(options.TextEncoder);
         ZeroInitialiseModulation(transformer);
-        emaTransformer = new SD3Transformer2DModel(ShapesModelDefinition.Transformer);
-        emaTextEncoder = new ShapesTextEncoder(ShapesModelDefinition.TextEncoder);
+        emaTransformer = new SD3Transformer2DModel(options.Transformer);
+        emaTextEncoder = new ShapesTextEncoder(options.TextEncoder);
         emaOfTransformer = new ExponentialMovingAverage(transformer, emaTransformer);
         emaOfTextEncoder = new ExponentialMovingAverage(textEncoder, emaTextEncoder);
         parameters = [.. transformer.named_parameters().Select(p => ("transformer." + p.name, p.parameter)),
@@ -96,7 +98,8 @@ public sealed class ShapesTrainer : IDisposable
         var dropRandom = SplitMix64.For(Options.Seed, 3, (ulong)Step);
         for (int i = 0; i < batch; i++)
         {
-            scenes[i] = ShapeScene.Sample(Options.Seed, ShapeScene.TrainStream, (Step * batch) + i);
+            long index = (Step * batch) + i;
+            scenes[i] = ShapeScene.Sample(Options.Seed, ShapeScene.TrainStream, Options.DistinctScenes is long n ? index % n : index);
             drop[i] = dropRandom.NextDouble() < Options.CaptionDropout;
         }
 
@@ -105,7 +108,8 @@ public sealed class ShapesTrainer : IDisposable
         {
             transformer.train();
             textEncoder.train();
-            var (x0, ids) = ShapesBatch.Build(scenes, drop, tokenizer, ShapesModelDefinition.ImageSize);
+            int imageSize = Options.Transformer.SampleSize * Options.Transformer.PatchSize;
+            var (x0, ids) = ShapesBatch.Build(scenes, drop, tokenizer, imageSize);
             using var generator = new Generator((ulong)((long)Options.Seed * 1_000_003 + Step));
             Tensor noise = randn(x0.shape, generator: generator);
             Tensor t = randn([batch], generator: generator).sigmoid();                 // logit-normal(0, 1)
@@ -176,9 +180,20 @@ public sealed class ShapesTrainer : IDisposable
         AtomicFile.Write(Path.Combine(directory, StateFile), s => s.Write(json));
     }
 
-    /// <summary>The EMA weights as modules for generation (owned by the trainer).</summary>
-    public (SD3Transformer2DModel Transformer, ShapesTextEncoder TextEncoder, WordTokenizer Tokenizer) EmaModel() =>
-        (emaTransformer, emaTextEncoder, tokenizer);
+    /// <summary>The sampling schedule shipped with the model: no shift (64×64 pixels, 256 tokens, as trained).</summary>
+    public static FlowMatchEulerDiscreteSchedulerConfig SchedulerConfig { get; } = new() { Shift = 1.0 };
+
+    /// <summary>A pipeline over the EMA weights (the modules stay owned by the trainer).</summary>
+    public ShapesPipeline EmaPipeline()
+    {
+        emaTransformer.eval();
+        emaTextEncoder.eval();
+        return new ShapesPipeline(emaTransformer, emaTextEncoder, tokenizer, SchedulerConfig);
+    }
+
+    /// <summary>Writes the EMA weights as an fp16 model folder.</summary>
+    public void Export(string folder) =>
+        ShapesPipeline.Save(folder, emaTransformer, emaTextEncoder, tokenizer, SchedulerConfig, ScalarType.Float16);
 
     /// <inheritdoc />
     public void Dispose()
@@ -209,7 +224,7 @@ public sealed class ShapesTrainer : IDisposable
         string statePath = Path.Combine(directory, StateFile);
         TrainingState state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath))
             ?? throw new ConfigException(statePath, null, "empty training state");
-        if (state.Options != Options)
+        if (JsonSerializer.Serialize(state.Options) != JsonSerializer.Serialize(Options))
         {
             throw new ConfigException(statePath, "options",
                 $"the checkpoint was trained with {state.Options}; resume with the same options or use another checkpoint folder");

@@ -1,4 +1,6 @@
 using Ras.Errors;
+using Ras.Models.Shapes;
+using Ras.Models.SD3;
 
 namespace Ras.Training;
 
@@ -31,6 +33,15 @@ public sealed record ShapesTrainingOptions
 
     /// <summary>Global gradient-norm clip. Default 1.0.</summary>
     public double GradientClip { get; init; } = 1.0;
+
+    /// <summary>Use only the first N scenes of the training stream (cycled); null for the endless stream. For tests and overfitting checks.</summary>
+    public long? DistinctScenes { get; init; }
+
+    /// <summary>Transformer architecture. Default: <see cref="ShapesModelDefinition.Transformer"/>.</summary>
+    public SD3TransformerConfig Transformer { get; init; } = ShapesModelDefinition.Transformer;
+
+    /// <summary>Text-encoder architecture. Default: <see cref="ShapesModelDefinition.TextEncoder"/>.</summary>
+    public ShapesTextEncoderConfig TextEncoder { get; init; } = ShapesModelDefinition.TextEncoder;
 
     /// <summary>Throws <see cref="OptionsException"/> for values that cannot train.</summary>
     public void Validate()

@@ -65,6 +65,14 @@ public static class ShapeRenderer
         return pixels;
     }
 
+    /// <summary>
+    /// Coverage in [0, 1] of pixel (<paramref name="x"/>, <paramref name="y"/>) by a shape of
+    /// <paramref name="kind"/> centred at (<paramref name="centreX"/>, <paramref name="centreY"/>) with half-extent
+    /// <paramref name="radius"/> pixels — exactly what <see cref="Render"/> blends with.
+    /// </summary>
+    public static float PixelCoverage(ShapeKind kind, int x, int y, double centreX, double centreY, double radius) =>
+        Coverage(kind, (x - centreX) / radius, (y - centreY) / radius, 1.0 / radius);
+
     /// <summary>True when the point (in half-extent units, y down, centred) lies inside the shape.</summary>
     public static bool Inside(ShapeKind kind, double x, double y) => kind switch
     {

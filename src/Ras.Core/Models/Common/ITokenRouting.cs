@@ -26,9 +26,10 @@ public interface ITokenRouting
     Tensor ScatterImageTokens(Tensor tokens, long imageTokenCount);
 
     /// <summary>
-    /// Merges the computed tokens' image keys and values (after any per-head key norm, before the head
-    /// split) into <paramref name="slot"/>'s cache and returns keys/values for all image tokens.
-    /// <c>[B, n, D] → [B, N, D]</c>.
+    /// Merges the computed image tokens' keys and values (after any per-head key norm, before the head
+    /// split) into <paramref name="slot"/>'s cache and returns keys/values for all N image tokens, followed
+    /// by the text tokens' when given (text is always computed; it is only placed after the image rows).
+    /// <c>[B, n, D]</c> (+ <c>[B, L, D]</c>) → <c>[B, N (+ L), D]</c>.
     /// </summary>
-    (Tensor Keys, Tensor Values) MergeImageKeyValues(AttentionSlot slot, Tensor keys, Tensor values);
+    (Tensor Keys, Tensor Values) MergeKeyValues(AttentionSlot slot, Tensor imageKeys, Tensor imageValues, Tensor? textKeys, Tensor? textValues);
 }

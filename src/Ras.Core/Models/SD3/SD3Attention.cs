@@ -87,36 +87,25 @@ internal sealed class SD3Attention : nn.Module
         using Tensor k = Project(to_k, norm_k, image);
         using Tensor v = to_v.forward(image);
 
-        // 2. RAS seam: computed tokens refresh their cache rows; keys/values then cover all N image tokens.
-        var (imageK, imageV) = routing is null ? (k.alias(), v.alias()) : routing.MergeImageKeyValues(slot, k, v);
-
-        // 3. Joint sequence, image first, then text. Text queries only when the text output is used
+        // 2. Joint sequence, image first, then text. Text queries only when the text output is used
         //    (the last, context-pre-only block discards it, so its text query rows are skipped).
-        Tensor queries, keys, values;
-        using (imageK)
-        using (imageV)
+        Tensor queries;
+        using Tensor? textK = text is null ? null : Project(add_k_proj!, norm_added_k, text);
+        using Tensor? textV = text is null ? null : add_v_proj!.forward(text);
+        if (textOutput)
         {
-            if (text is null)
-            {
-                (queries, keys, values) = (q.alias(), imageK.alias(), imageV.alias());
-            }
-            else
-            {
-                using Tensor textK = Project(add_k_proj!, norm_added_k, text);
-                using Tensor textV = add_v_proj!.forward(text);
-                keys = torch.cat([imageK, textK], 1);       // [B, N + L, D]
-                values = torch.cat([imageV, textV], 1);
-                if (textOutput)
-                {
-                    using Tensor textQ = Project(add_q_proj!, norm_added_q, text);
-                    queries = torch.cat([q, textQ], 1);     // [B, n + L, D]
-                }
-                else
-                {
-                    queries = q.alias();
-                }
-            }
+            using Tensor textQ = Project(add_q_proj!, norm_added_q, text!);
+            queries = torch.cat([q, textQ], 1);                 // [B, n + L, D]
         }
+        else
+        {
+            queries = q.alias();
+        }
+
+        // 3. RAS seam: computed tokens refresh their cache rows; keys/values then cover all N image tokens.
+        var (keys, values) = routing is not null ? routing.MergeKeyValues(slot, k, v, textK, textV)
+            : textK is null ? (k.alias(), v.alias())
+            : (torch.cat([k, textK], 1), torch.cat([v, textV!], 1));   // [B, N + L, D]
 
         // 4. Attention over heads: [B, S, D] → [B, H, S, Dh] → back to [B, Sq, D].
         Tensor attended;

@@ -96,6 +96,18 @@ public sealed record SD3TransformerConfig
         }
     }
 
+    /// <summary>The diffusers <c>config.json</c> text for this architecture.</summary>
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["_class_name"] = ClassName, ["sample_size"] = SampleSize, ["patch_size"] = PatchSize, ["in_channels"] = InChannels,
+        ["num_layers"] = NumLayers, ["attention_head_dim"] = AttentionHeadDim, ["num_attention_heads"] = NumAttentionHeads,
+        ["joint_attention_dim"] = JointAttentionDim, ["caption_projection_dim"] = CaptionProjectionDim,
+        ["pooled_projection_dim"] = PooledProjectionDim, ["out_channels"] = OutChannels, ["pos_embed_max_size"] = PosEmbedMaxSize,
+        ["dual_attention_layers"] = DualAttentionLayers, ["qk_norm"] = QkNorm == QkNorm.RmsNorm ? "rms_norm" : null,
+    }, JsonWriting);
+
+    private static readonly System.Text.Json.JsonSerializerOptions JsonWriting = new() { WriteIndented = true };
+
     /// <summary>Reads a diffusers <c>transformer/config.json</c>.</summary>
     /// <exception cref="ConfigException">Wrong class, a field of the wrong type, or a value not implemented.</exception>
     public static SD3TransformerConfig Load(string configPath) => FromJson(JsonConfig.Load(configPath));

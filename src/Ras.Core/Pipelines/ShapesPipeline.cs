@@ -1,0 +1,218 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Ras.Errors;
+using Ras.IO.Checkpoints;
+using Ras.IO.Configs;
+using Ras.IO.Files;
+using Ras.IO.Images;
+using Ras.IO.Safetensors;
+using Ras.Models.Shapes;
+using Ras.Models.SD3;
+using Ras.RegionAdaptive;
+using Ras.Sampling;
+using Ras.Schedulers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ras.Pipelines;
+
+/// <summary>
+/// Text-to-image with the default model ("ras-shapes"): tokenize, encode, flow-matching Euler with CFG
+/// (optionally RAS) directly in pixel space. A model folder mirrors diffusers' layout: <c>model_index.json</c>,
+/// <c>transformer/</c>, <c>text_encoder/</c>, <c>tokenizer/vocab.json</c>, <c>scheduler/</c>.
+/// </summary>
+public sealed class ShapesPipeline : IDisposable
+{
+    /// <summary>The <c>_class_name</c> in <c>model_index.json</c>.</summary>
+    public const string ClassName = "RasShapesPipeline";
+
+    /// <summary>Default denoising steps.</summary>
+    public const int DefaultSteps = 20;
+
+    /// <summary>Default guidance scale.</summary>
+    public const double DefaultGuidance = 4.0;
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private readonly bool ownsModules;
+
+    /// <summary>
+    /// The RAS settings <c>--ras</c> uses for this model (explicit options override them): half the tokens per
+    /// RAS step, from step 4, official selection with the official SD3 script's high ratio and starvation scale.
+    /// </summary>
+    public static RasOptions RecommendedRas { get; } = new()
+    {
+        SampleRatio = 0.5,
+        HighRatio = 0.3,
+        StarvationScale = 1.0,
+        SchedulerStartStep = 4,
+        Selection = RasSelectionMode.Official,
+    };
+
+    /// <summary>Assembles a pipeline from modules (owned by the caller unless <paramref name="ownsModules"/>).</summary>
+    public ShapesPipeline(SD3Transformer2DModel transformer, ShapesTextEncoder textEncoder, WordTokenizer tokenizer,
+        FlowMatchEulerDiscreteSchedulerConfig scheduler, bool ownsModules = false)
+    {
+        Transformer = transformer ?? throw new ArgumentNullException(nameof(transformer));
+        TextEncoder = textEncoder ?? throw new ArgumentNullException(nameof(textEncoder));
+        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        Scheduler = new FlowMatchEulerDiscreteScheduler(scheduler);
+        this.ownsModules = ownsModules;
+    }
+
+    /// <summary>The transformer.</summary>
+    public SD3Transformer2DModel Transformer { get; }
+
+    /// <summary>The text encoder.</summary>
+    public ShapesTextEncoder TextEncoder { get; }
+
+    /// <summary>The tokenizer.</summary>
+    public WordTokenizer Tokenizer { get; }
+
+    /// <summary>The sampling schedule.</summary>
+    public FlowMatchEulerDiscreteScheduler Scheduler { get; }
+
+    /// <summary>True when <paramref name="folder"/>'s <c>model_index.json</c> names this pipeline.</summary>
+    public static bool IsShapesFolder(string folder)
+    {
+        string index = Path.Combine(folder, "model_index.json");
+        return File.Exists(index) && JsonConfig.Load(index).ClassName == ClassName;
+    }
+
+    /// <summary>Loads a model folder (weights of any stored float dtype, computed in float32).</summary>
+    public static ShapesPipeline Load(string folder, Device? device = null)
+    {
+        JsonConfig.Load(Path.Combine(folder, "model_index.json")).RequireClass(ClassName);
+        var textConfig = ShapesTextEncoderConfig.Load(Path.Combine(folder, "text_encoder", "config.json"));
+        var tokenizer = WordTokenizer.Load(Path.Combine(folder, "tokenizer"), textConfig.MaxPositionEmbeddings);
+        if (tokenizer.Vocabulary.Count != textConfig.VocabSize)
+        {
+            throw new ConfigException(Path.Combine(folder, "text_encoder", "config.json"), "vocab_size",
+                $"is {textConfig.VocabSize} but tokenizer/vocab.json has {tokenizer.Vocabulary.Count} entries");
+        }
+
+        var scheduler = FlowMatchEulerDiscreteSchedulerConfig.Load(Path.Combine(folder, "scheduler", "scheduler_config.json"));
+        SD3Transformer2DModel transformer = SD3Transformer2DModel.FromPretrained(Path.Combine(folder, "transformer"), device);
+        var textEncoder = new ShapesTextEncoder(textConfig);
+        try
+        {
+            using (var store = TensorStore.OpenComponent(Path.Combine(folder, "text_encoder"), "model"))
+            {
+                StateDictBinder.Load(textEncoder, store);
+            }
+
+            textEncoder.eval();
+            if (device is not null)
+            {
+                textEncoder.to(device);
+            }
+        }
+        catch
+        {
+            transformer.Dispose();
+            textEncoder.Dispose();
+            throw;
+        }
+
+        return new ShapesPipeline(transformer, textEncoder, tokenizer, scheduler, ownsModules: true);
+    }
+
+    /// <summary>Writes a model folder with the weights stored as <paramref name="dtype"/> (fp16 for shipping).</summary>
+    public static void Save(string folder, SD3Transformer2DModel transformer, ShapesTextEncoder textEncoder, WordTokenizer tokenizer,
+        FlowMatchEulerDiscreteSchedulerConfig scheduler, ScalarType dtype)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        ArgumentNullException.ThrowIfNull(textEncoder);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(scheduler);
+        foreach (string part in new[] { "transformer", "text_encoder", "tokenizer", "scheduler" })
+        {
+            Directory.CreateDirectory(Path.Combine(folder, part));
+        }
+
+        WriteText(Path.Combine(folder, "model_index.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["_class_name"] = ClassName,
+            ["transformer"] = new[] { "ras", nameof(SD3Transformer2DModel) },
+            ["text_encoder"] = new[] { "ras", nameof(ShapesTextEncoder) },
+            ["tokenizer"] = new[] { "ras", nameof(WordTokenizer) },
+            ["scheduler"] = new[] { "diffusers", FlowMatchEulerDiscreteSchedulerConfig.ClassName },
+        }, Indented));
+        WriteText(Path.Combine(folder, "transformer", "config.json"), transformer.Config.ToJson());
+        WriteText(Path.Combine(folder, "text_encoder", "config.json"), textEncoder.Config.ToJson());
+        WriteText(Path.Combine(folder, "tokenizer", "vocab.json"), JsonSerializer.Serialize(tokenizer.Vocabulary, Indented));
+        WriteText(Path.Combine(folder, "scheduler", "scheduler_config.json"), scheduler.ToJson());
+        WriteWeights(Path.Combine(folder, "transformer", "diffusion_pytorch_model.safetensors"), transformer, dtype);
+        WriteWeights(Path.Combine(folder, "text_encoder", "model.safetensors"), textEncoder, dtype);
+    }
+
+    /// <summary>Generates one image per prompt.</summary>
+    /// <exception cref="OptionsException">Invalid size, steps or RAS options.</exception>
+    public ShapesGeneration Generate(ShapesRequest request, IProgress<SamplerProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int patch = Transformer.Config.PatchSize;
+        int maxSize = Transformer.Config.PosEmbedMaxSize * patch;
+        ValidateSize("width", request.Width, patch, maxSize);
+        ValidateSize("height", request.Height, patch, maxSize);
+        if (request.Prompts.Count == 0)
+        {
+            throw new OptionsException("prompt", "at least one prompt is needed");
+        }
+
+        var sampler = new SamplerOptions { Steps = request.Steps, GuidanceScale = request.GuidanceScale };
+        sampler.Validate();
+        RasPlan.Create(request.Ras, sampler.Steps, request.Height / patch, request.Width / patch);
+
+        var clock = Stopwatch.StartNew();
+        int batch = request.Prompts.Count;
+        var tokenized = request.Prompts.Select(Tokenizer.Encode).ToList();
+        TokenizedPrompt negative = Tokenizer.Encode(request.NegativePrompt);
+        Device device = Transformer.parameters().First().device;
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        Tensor ids = tensor(tokenized.SelectMany(t => t.Ids).ToArray(), [batch, Tokenizer.MaxLength]).to(device);
+        var (hidden, pooled) = TextEncoder.Forward(ids);
+        Tensor? negativeHidden = null;
+        Tensor? negativePooled = null;
+        if (sampler.UsesGuidance)
+        {
+            Tensor negativeIds = tensor(negative.Ids, [1, Tokenizer.MaxLength]).to(device);
+            (negativeHidden, negativePooled) = TextEncoder.Forward(negativeIds);
+        }
+
+        using var conditioning = SD3Conditioning.Create(hidden, pooled, negativeHidden, negativePooled, batch, sampler.UsesGuidance);
+        Tensor noise = InitialNoise.Draw([batch, Transformer.Config.InChannels, request.Height, request.Width], request.Seed, device);
+        using var session = new RasSession(request.Ras);
+        Tensor images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), Scheduler, noise, sampler, session, progress, cancellationToken);
+        var rgb = Enumerable.Range(0, batch).Select(b => ImageTensors.ToRgbBytes(images[b])).ToList();
+        return new ShapesGeneration(rgb, request.Width, request.Height, [.. session.Records], session.TokenComputeCounts(), patch, clock.Elapsed,
+            [.. tokenized.SelectMany(t => t.UnknownWords).Concat(negative.UnknownWords)], tokenized.Any(t => t.Truncated) || negative.Truncated);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (ownsModules)
+        {
+            Transformer.Dispose();
+            TextEncoder.Dispose();
+        }
+    }
+
+    private static void ValidateSize(string option, int value, int multiple, int max)
+    {
+        if (value <= 0 || value % multiple != 0 || value > max)
+        {
+            throw new OptionsException(option, $"must be a multiple of {multiple} between {multiple} and {max} (the model's position table), found {value}");
+        }
+    }
+
+    private static void WriteText(string path, string text) => AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
+
+    private static void WriteWeights(string path, nn.Module module, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().to_type(dtype));
+        SafetensorsWriter.Write(path, tensors);
+    }
+}

@@ -1,0 +1,111 @@
+using Ras.Models.Shapes;
+using Ras.Models.SD3;
+using Ras.Pipelines;
+using Ras.Tests.TestSupport;
+using Ras.Training;
+using static TorchSharp.torch;
+
+namespace Ras.Tests.Training;
+
+public sealed class ShapesTrainerTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    /// <summary>A small version of the default architecture (same code paths, seconds to train).</summary>
+    private static ShapesTrainingOptions Tiny(long? distinct = null) => new()
+    {
+        Seed = 5,
+        BatchSize = 4,
+        LearningRate = 3e-3,
+        WarmupSteps = 5,
+        TotalSteps = 200,
+        DistinctScenes = distinct,
+        Transformer = ShapesModelDefinition.Transformer with { NumLayers = 2, NumAttentionHeads = 2, AttentionHeadDim = 16, CaptionProjectionDim = 32, JointAttentionDim = 16, PooledProjectionDim = 16 },
+        TextEncoder = ShapesModelDefinition.TextEncoder with { HiddenSize = 16, NumAttentionHeads = 2, IntermediateSize = 32, ProjectionDim = 16, NumHiddenLayers = 1 },
+    };
+
+    [Fact]
+    public void Loss_decreases_when_overfitting_a_fixed_batch()
+    {
+        using var trainer = new ShapesTrainer(Tiny(distinct: 4), temp.File("run"));
+        var losses = Enumerable.Range(0, 60).Select(_ => trainer.TrainStep()).ToList();
+        double first = losses.Take(10).Average();
+        double last = losses.Skip(50).Average();
+        Assert.True(last < 0.7 * first, $"loss went from {first:0.000} to {last:0.000}");
+        Assert.Equal(60, trainer.Step);
+        Assert.Single(trainer.LossCurve);
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_continues_exactly()
+    {
+        string straight = temp.File("straight");
+        string resumed = temp.File("resumed");
+        using (var a = new ShapesTrainer(Tiny(), straight))
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                a.TrainStep();
+            }
+
+            a.Export(temp.File("export-a"));
+        }
+
+        using (var b = new ShapesTrainer(Tiny(), resumed))
+        {
+            b.TrainStep();
+            b.TrainStep();
+            b.SaveCheckpoint();
+        }
+
+        using (var c = new ShapesTrainer(Tiny(), resumed))
+        {
+            Assert.Equal(2, c.Step);
+            c.TrainStep();
+            c.TrainStep();
+            c.Export(temp.File("export-c"));
+        }
+
+        using var pa = ShapesPipeline.Load(temp.File("export-a"));
+        using var pc = ShapesPipeline.Load(temp.File("export-c"));
+        var wa = pa.Transformer.state_dict();
+        var wc = pc.Transformer.state_dict();
+        Assert.All(wa.Keys, k => Assert.True(TensorAssert.Same(wa[k], wc[k]), k));
+    }
+
+    [Fact]
+    public void Resuming_with_other_options_is_refused()
+    {
+        string dir = temp.File("run");
+        using (var a = new ShapesTrainer(Tiny(), dir))
+        {
+            a.TrainStep();
+            a.SaveCheckpoint();
+        }
+
+        var error = Assert.Throws<Ras.Errors.ConfigException>(() => new ShapesTrainer(Tiny() with { BatchSize = 8 }, dir));
+        Assert.Contains("same options", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Exported_model_generates_through_the_same_loader_as_real_checkpoints()
+    {
+        string folder = temp.File("model");
+        using (var trainer = new ShapesTrainer(Tiny(), temp.File("run")))
+        {
+            trainer.TrainStep();
+            trainer.Export(folder);
+        }
+
+        Assert.True(ShapesPipeline.IsShapesFolder(folder));
+        using var pipeline = ShapesPipeline.Load(folder);
+        var generation = pipeline.Generate(new ShapesRequest { Prompts = ["a small red circle at the center on a blue background", "a large bogus star"], Seed = 1, Steps = 3 });
+        Assert.Equal(2, generation.Images.Count);
+        Assert.Equal(64 * 64 * 3, generation.Images[0].Length);
+        Assert.Equal(["bogus"], generation.UnknownWords);
+        using var stored = Ras.IO.Safetensors.SafetensorsFile.Open(Path.Combine(folder, "transformer", "diffusion_pytorch_model.safetensors"));
+        Assert.All(stored.Entries.Values, e => Assert.Equal(ScalarType.Float16, e.DType));
+    }
+}
