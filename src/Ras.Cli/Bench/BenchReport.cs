@@ -13,8 +13,8 @@ internal sealed record BenchRow(
     [property: JsonPropertyName("samples_ms")] double[] SamplesMs,
     [property: JsonPropertyName("flops")] double Flops,
     [property: JsonPropertyName("ideal_speedup")] double IdealSpeedup,
-    [property: JsonPropertyName("speedup")] double? Speedup,
-    [property: JsonPropertyName("efficiency")] double? Efficiency);
+    [property: JsonPropertyName("speedup")] double Speedup,
+    [property: JsonPropertyName("efficiency")] double Efficiency);
 
 /// <summary>The JSON of <c>ras bench</c> (forward timing).</summary>
 internal sealed record BenchReport(

@@ -121,24 +121,40 @@ internal sealed class BenchCommand : ICliCommand
         using var inference = inference_mode();
         using var inputs = setup.RandomInputs(device);
         double denseFlops = SD3FlopCount.Forward(transformer.Config, setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
-        double? denseMs = null;
-        var rows = new List<BenchRow>();
-        context.Out.WriteLine();
-        context.Out.WriteLine("ratio   active  text   median ms   speedup   ideal   efficiency");
-        foreach (double ratio in sampleRatios.OrderByDescending(r => r))
+        var ordered = sampleRatios.OrderByDescending(r => r).ToArray();
+        var runners = ordered.Select(r => new ForwardRunner(transformer, inputs, setup, setup.ImageTokens - (int)Math.Floor((1 - r) * setup.ImageTokens), device)).ToArray();
+        try
         {
-            context.Cancellation.ThrowIfCancellationRequested();
-            int active = setup.ImageTokens - (int)Math.Floor((1 - ratio) * setup.ImageTokens);
-            double[] samples = TimeForwards(transformer, inputs, setup, active, repeats, device, context.Cancellation);
-            double median = Median(samples);
-            denseMs ??= ratio >= 1 ? median : null;
-            double flops = SD3FlopCount.Forward(transformer.Config, setup.Batch, setup.ImageTokens, active, setup.TextTokens);
-            double ideal = denseFlops / flops;
-            double? speedup = denseMs / median;
-            rows.Add(new BenchRow(ratio, active, setup.TextTokens, median, samples, flops, ideal, speedup, speedup / ideal));
-            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{ratio,-7} {active,6} {setup.TextTokens,5} {median,11:0.0} {Fmt(speedup),9} {ideal,7:0.00} {Fmt(speedup / ideal),12}"));
-        }
+            // Side by side: every round times each ratio once, so machine noise hits all ratios alike.
+            var samples = ordered.Select(_ => new double[repeats]).ToArray();
+            for (int round = -1; round < repeats; round++)
+            {
+                for (int i = 0; i < runners.Length; i++)
+                {
+                    context.Cancellation.ThrowIfCancellationRequested();
+                    double ms = runners[i].TimeOne();
+                    if (round >= 0)
+                    {
+                        samples[i][round] = ms;
+                    }
+                }
+            }
+
+            double denseMs = Median(samples[0]);
+            var rows = new List<BenchRow>();
+            context.Out.WriteLine();
+            context.Out.WriteLine("ratio   active  text   median ms   speedup   ideal   efficiency");
+            for (int i = 0; i < ordered.Length; i++)
+            {
+                int active = runners[i].Active;
+                double median = Median(samples[i]);
+                double flops = SD3FlopCount.Forward(transformer.Config, setup.Batch, setup.ImageTokens, active, setup.TextTokens);
+                double ideal = denseFlops / flops;
+                double speedup = denseMs / median;
+                rows.Add(new BenchRow(ordered[i], active, setup.TextTokens, median, samples[i], flops, ideal, speedup, speedup / ideal));
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{ordered[i],-7} {active,6} {setup.TextTokens,5} {median,11:0.0} {speedup,9:0.00} {ideal,7:0.00} {speedup / ideal,12:0.00}"));
+            }
 
         return new BenchReport(rows, MachineInfo.Describe(), new Dictionary<string, object>
         {
@@ -146,36 +162,60 @@ internal sealed class BenchCommand : ICliCommand
             ["heads"] = transformer.Config.NumAttentionHeads, ["height"] = setup.Height, ["width"] = setup.Width,
             ["image_tokens"] = setup.ImageTokens, ["text_tokens"] = setup.TextTokens, ["batch"] = setup.Batch, ["repeat"] = repeats,
             ["flops_counted"] = "linear layers, patch conv, attention QK^T and AV; 2 FLOPs per multiply-add",
+            ["timing"] = "median of --repeat rounds; each round times every ratio once (side by side, heap trimmed before each forward as in sampling), after one untimed warm-up round",
         });
+        }
+        finally
+        {
+            foreach (ForwardRunner runner in runners)
+            {
+                runner.Dispose();
+            }
+        }
     }
 
-    /// <summary>One warm-up, then <paramref name="repeats"/> timed forwards; RAS forwards reuse caches filled by a dense forward.</summary>
-    private static double[] TimeForwards(SD3Transformer2DModel transformer, BenchInputs inputs, BenchSetup setup, int active, int repeats, Device device, CancellationToken cancellation)
+    /// <summary>Times forwards at one ratio; a RAS runner keeps its own K/V caches, filled by a dense forward.</summary>
+    private sealed class ForwardRunner : IDisposable
     {
-        using var caches = new KeyValueCaches();
-        using Tensor? index = active < setup.ImageTokens ? setup.RandomActiveTokens(active, device) : null;
-        using RasRouting? routing = index is null ? null : new RasRouting(caches, index, setup.ImageTokens);
-        if (routing is not null)
-        {
-            using var fill = NewDisposeScope();
-            using var refill = new RasRouting(caches, index: null, setup.ImageTokens);
-            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, refill);
-        }
+        private readonly SD3Transformer2DModel transformer;
+        private readonly BenchInputs inputs;
+        private readonly KeyValueCaches caches = new();
+        private readonly Tensor? index;
+        private readonly RasRouting? routing;
 
-        var samples = new double[repeats];
-        for (int i = -1; i < repeats; i++)
+        public ForwardRunner(SD3Transformer2DModel transformer, BenchInputs inputs, BenchSetup setup, int active, Device device)
         {
-            cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            long start = Stopwatch.GetTimestamp();
-            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, routing);
-            if (i >= 0)
+            this.transformer = transformer;
+            this.inputs = inputs;
+            Active = active;
+            if (active < setup.ImageTokens)
             {
-                samples[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                index = setup.RandomActiveTokens(active, device);
+                routing = new RasRouting(caches, index, setup.ImageTokens);
+                using var fill = NewDisposeScope();
+                using var refill = new RasRouting(caches, index: null, setup.ImageTokens);
+                transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, refill);
             }
         }
 
-        return samples;
+        public int Active { get; }
+
+        public double TimeOne()
+        {
+            // Start from a trimmed heap, as every sampler step does, so no forward inherits another's free pages.
+            Ras.Native.NativeHeap.Trim();
+            using var scope = NewDisposeScope();
+            long start = Stopwatch.GetTimestamp();
+            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, routing);
+            return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+
+        public void Dispose()
+        {
+            routing?.Dispose();
+            index?.Dispose();
+            caches.Dispose();
+        }
     }
 
     private static LoopReport RunLoop(SD3Transformer2DModel transformer, BenchSetup setup, int loopSteps, RasOptions rasOptions, Device device, CliContext context)
@@ -245,8 +285,6 @@ internal sealed class BenchCommand : ICliCommand
         int mid = sorted.Length / 2;
         return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
-
-    private static string Fmt(double? value) => value is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "-";
 
     private sealed class Progress(Action<SamplerProgress> record, IProgress<SamplerProgress> bar) : IProgress<SamplerProgress>
     {

@@ -18,9 +18,9 @@ internal sealed class TrainDefaultCommand : ICliCommand
     private readonly Option<long?> steps = new("--steps") { Description = "Stop once this many optimizer steps are done in total. Default: --total-steps." };
     private readonly Option<double> minutes = new("--max-minutes") { Description = "Stop (with a checkpoint) after this much wall time in this run. Default: 110.", DefaultValueFactory = _ => 110 };
     private readonly Option<double> every = new("--checkpoint-minutes") { Description = "Minutes between checkpoints. Default: 10.", DefaultValueFactory = _ => 10 };
-    private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 64.", DefaultValueFactory = _ => 64 };
-    private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 1e-3.", DefaultValueFactory = _ => 1e-3 };
-    private readonly Option<long> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule. Default: 40000.", DefaultValueFactory = _ => 40_000 };
+    private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 32.", DefaultValueFactory = _ => 32 };
+    private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 4e-4.", DefaultValueFactory = _ => 4e-4 };
+    private readonly Option<long> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule. Default: 14000.", DefaultValueFactory = _ => 14_000 };
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string?> export = new("--export") { Description = "After training, write the EMA weights (fp16) as a model folder here." };
     private readonly ComputeFlags compute = new();
@@ -38,7 +38,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
 
     public Task<int> RunAsync(ParseResult result, CliContext context)
     {
-        compute.Apply(result);
+        compute.ApplyThreads(result);
         var options = new ShapesTrainingOptions
         {
             Seed = result.GetValue(seed),

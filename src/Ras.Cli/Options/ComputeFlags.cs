@@ -24,8 +24,8 @@ internal sealed class ComputeFlags
         command.Add(Threads);
     }
 
-    /// <summary>Applies <c>--threads</c> and returns the parsed <c>--device</c>.</summary>
-    public torch.Device Apply(ParseResult result)
+    /// <summary>Applies <c>--threads</c> (for commands that only run on the CPU).</summary>
+    public void ApplyThreads(ParseResult result)
     {
         if (result.GetValue(Threads) is int threads)
         {
@@ -36,6 +36,12 @@ internal sealed class ComputeFlags
 
             torch.set_num_threads(threads);
         }
+    }
+
+    /// <summary>Applies <c>--threads</c> and returns the parsed <c>--device</c>.</summary>
+    public torch.Device Apply(ParseResult result)
+    {
+        ApplyThreads(result);
 
         string text = result.GetValue(Device)!;
         torch.Device device;

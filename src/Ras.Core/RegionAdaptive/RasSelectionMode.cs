@@ -10,8 +10,8 @@ public enum RasSelectionMode
     Official,
 
     /// <summary>
-    /// Scores move toward the per-image median by exp(−scale · consecutive RAS steps cached), from whichever
-    /// end they were cached at, so a long-cached token eventually lands in the computed middle.
+    /// Scores move toward the middle of the computed part of the ranking by exp(−scale · consecutive RAS steps
+    /// cached), from whichever end they were cached at, so a long-cached token is eventually recomputed.
     /// </summary>
     Revisit,
 }

@@ -152,6 +152,31 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         return counts;
     }
 
+    /// <summary>
+    /// The longest run of consecutive RAS steps in which one token stayed cached (any image) in the last run:
+    /// what the starvation rule is meant to bound.
+    /// </summary>
+    public int LongestCachedRun()
+    {
+        SamplingRun current = run ?? throw new InvalidOperationException("no run has started");
+        int longest = 0;
+        var runs = new int[current.Batch, current.TokenCount];
+        foreach (RasStepRecord record in records)
+        {
+            for (int b = 0; b < current.Batch; b++)
+            {
+                var active = record.ActiveTokens is null ? null : new HashSet<long>(record.ActiveTokens[b]);
+                for (int k = 0; k < current.TokenCount; k++)
+                {
+                    runs[b, k] = active is null || active.Contains(k) ? 0 : runs[b, k] + 1;
+                    longest = Math.Max(longest, runs[b, k]);
+                }
+            }
+        }
+
+        return longest;
+    }
+
     /// <inheritdoc />
     public void Dispose() => ResetState();
 
@@ -169,10 +194,12 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         float dt = schedule.Sigmas[next] - schedule.Sigmas[next - 1];
         using Tensor diff = filled.mul(dt);
         using Tensor raw = TokenMetric.Compute(diff, current.PatchSize, Options.Metric);
+        int skip = Plan!.SkipCounts[next];
+        var (low, _, active) = RegionSelection.Split(current.TokenCount, skip, Options.HighRatio);
         using Tensor scores = Options.Selection == RasSelectionMode.Revisit
-            ? TokenMetric.ApplyRevisit(raw, cachedRun!, Options.StarvationScale)
+            ? TokenMetric.ApplyRevisit(raw, cachedRun!, Options.StarvationScale, low + (active / 2))
             : TokenMetric.ApplyStarvation(raw, dropCount!, Options.StarvationScale);
-        RegionSelection chosen = RegionSelection.Select(scores, Plan!.SkipCounts[next], Options.HighRatio);
+        RegionSelection chosen = RegionSelection.Select(scores, skip, Options.HighRatio);
         SelectionMade?.Invoke(next, raw, scores, dropCount!);
 
         using (Tensor ones = ones_like(chosen.Cached, ScalarType.Float32))

@@ -17,6 +17,17 @@ public sealed record RegionSelection(Tensor Active, Tensor Cached) : IDisposable
         Cached.Dispose();
     }
 
+    /// <summary>How many of <paramref name="tokens"/> are cached from the low end, from the high end, and computed.</summary>
+    public static (int Low, int High, long Active) Split(long tokens, int skip, double highRatio)
+    {
+        int low = (int)(skip * (1.0 - highRatio));
+        int high = (int)(skip * highRatio);
+        long active = Math.Max(1, tokens - low - high);
+        low = (int)Math.Min(low, tokens - 1);
+        high = (int)(tokens - low - active);
+        return (low, high, active);
+    }
+
     /// <summary>
     /// Official split: sort scores ascending; cache the <c>low = int(skip·(1 − high_ratio))</c> smallest
     /// and the <c>high = int(skip·high_ratio)</c> largest, compute the rest. Fixes: <c>high = 0</c> caches
@@ -26,11 +37,7 @@ public sealed record RegionSelection(Tensor Active, Tensor Cached) : IDisposable
     {
         ArgumentNullException.ThrowIfNull(scores);
         long tokens = scores.shape[1];
-        int low = (int)(skip * (1.0 - highRatio));
-        int high = (int)(skip * highRatio);
-        long active = Math.Max(1, tokens - low - high);
-        low = (int)Math.Min(low, tokens - 1);
-        high = (int)(tokens - low - active);
+        var (low, high, active) = Split(tokens, skip, highRatio);
 
         using Tensor order = scores.argsort(1);                              // ascending, [B, N]
         using Tensor lowest = order.narrow(1, 0, low);

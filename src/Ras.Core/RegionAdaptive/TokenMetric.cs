@@ -44,22 +44,24 @@ public static class TokenMetric
     }
 
     /// <summary>
-    /// Revisit scaling: <c>median + (score − median) · exp(−scale · run)</c> per image, where <paramref name="cachedRun"/>
-    /// counts the consecutive RAS steps each token has been cached. Long-cached tokens drift to the middle
-    /// of the ranking, which is the part RAS computes.
+    /// Revisit scaling: <c>target + (score − target) · exp(−scale · run)</c> per image, where <c>target</c> is
+    /// the score at rank <paramref name="middleRank"/> (the middle of the computed range of the ascending
+    /// ranking) and <paramref name="cachedRun"/> counts the consecutive RAS steps each token has been cached.
+    /// Long-cached tokens drift into the computed part of the ranking from whichever end they were cached at.
     /// </summary>
-    public static Tensor ApplyRevisit(Tensor score, Tensor cachedRun, double starvationScale)
+    public static Tensor ApplyRevisit(Tensor score, Tensor cachedRun, double starvationScale, long middleRank)
     {
         ArgumentNullException.ThrowIfNull(score);
         ArgumentNullException.ThrowIfNull(cachedRun);
         (Tensor sorted, Tensor order) = score.sort(1);
         order.Dispose();
         using Tensor ascending = sorted;
-        using Tensor median = ascending.narrow(1, (score.shape[1] - 1) / 2, 1);   // [B, 1], the lower middle
+        using Tensor target = ascending.narrow(1, middleRank, 1);             // [B, 1]
         using Tensor exponent = cachedRun.to_type(ScalarType.Float32).mul((float)-starvationScale);
-        using Tensor factor = exponent.exp().to_type(ScalarType.Float64);
-        using Tensor offset = score.sub(median);
+        using Tensor factor32 = exponent.exp();
+        using Tensor factor = factor32.to_type(ScalarType.Float64);
+        using Tensor offset = score.sub(target);
         using Tensor shrunk = offset.mul(factor);
-        return shrunk.add(median);
+        return shrunk.add(target);
     }
 }

@@ -1,6 +1,4 @@
-using Ras.Models.SD3;
-
-namespace Ras.Cli.Bench;
+namespace Ras.Models.SD3;
 
 /// <summary>
 /// Exact multiply-add FLOPs (2 per MAC) of one SD3 transformer forward as our code runs it, counting
@@ -9,8 +7,9 @@ namespace Ras.Cli.Bench;
 /// the n computed tokens while attention keys cover all N image tokens; the last (context-pre-only)
 /// block computes no text queries.
 /// </summary>
-internal static class SD3FlopCount
+public static class SD3FlopCount
 {
+    /// <summary>FLOPs of one forward of <paramref name="config"/> computing <paramref name="computedTokens"/> of <paramref name="imageTokens"/>.</summary>
     /// <param name="config">Architecture.</param>
     /// <param name="batch">Model batch (2 for one image with CFG).</param>
     /// <param name="imageTokens">N, image tokens per sample.</param>

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ras.Cli.Bench;
+using Ras.Cli.Options;
+using Ras.Errors;
+using Ras.Evaluation;
+using Ras.IO.Files;
+using Ras.Pipelines;
+
+namespace Ras.Cli.Commands;
+
+/// <summary><c>ras eval</c>: what RAS costs in quality on the default model's held-out prompts.</summary>
+internal sealed class EvalCommand : ICliCommand
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    private readonly Option<string?> model = new("--model") { Description = "ras-shapes model folder. Default: the built-in model." };
+    private readonly Option<int> prompts = new("--prompts") { Description = "Held-out prompts (scenes of the evaluation stream). Default: 200.", DefaultValueFactory = _ => 200 };
+    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of the held-out scenes and the noise. Default: 0.", DefaultValueFactory = _ => 0UL };
+    private readonly Option<int> batchSize = new("--batch-size") { Description = "Images per generation call. Default: 25.", DefaultValueFactory = _ => 25 };
+    private readonly Option<int> steps = new("--steps") { Description = $"Steps of the dense and RAS rows. Default: {ShapesPipeline.DefaultSteps}.", DefaultValueFactory = _ => ShapesPipeline.DefaultSteps };
+    private readonly Option<double> guidance = new("--guidance") { Description = $"Guidance scale. Default: {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}.", DefaultValueFactory = _ => ShapesPipeline.DefaultGuidance };
+    private readonly Option<string?> json = new("--json") { Description = "Write the rows as JSON here (and the markdown table next to it, .md)." };
+    private readonly ComputeFlags compute = new();
+
+    public Command Build()
+    {
+        var command = new Command("eval", "Evaluate dense vs RAS (0.75/0.5/0.25, official and revisit selection) vs fewer-steps baselines of equal FLOPs: adherence, PSNR, SSIM, time.")
+        {
+            model, prompts, seed, batchSize, steps, guidance, json,
+        };
+        compute.AddTo(command);
+        return command;
+    }
+
+    public Task<int> RunAsync(ParseResult result, CliContext context)
+    {
+        var device = compute.Apply(result);
+        var options = new EvalOptions
+        {
+            Prompts = result.GetValue(prompts),
+            Seed = result.GetValue(seed),
+            BatchSize = result.GetValue(batchSize),
+            Steps = result.GetValue(steps),
+            GuidanceScale = result.GetValue(guidance),
+        };
+        if (options.Prompts < 1 || options.BatchSize < 1)
+        {
+            throw new OptionsException(options.Prompts < 1 ? "prompts" : "batch-size", "must be at least 1");
+        }
+
+        string? jsonPath = result.GetValue(json);
+        if (jsonPath is not null)
+        {
+            AtomicFile.EnsureWritable(jsonPath);
+        }
+
+        string folder = result.GetValue(model) ?? DefaultModel.Folder();
+        using var pipeline = ShapesPipeline.Load(folder, device);
+        context.Out.WriteLine($"model:    {result.GetValue(model) ?? "ras-shapes (built-in)"}; {options.Prompts} held-out prompts, seed {options.Seed}, {options.Steps} steps, guidance {options.GuidanceScale.ToString(CultureInfo.InvariantCulture)}");
+        context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
+        var rows = ShapesEvaluation.Run(pipeline, options, new Progress(line => context.Error.WriteLine(line)), context.Cancellation);
+        string table = ShapesEvaluation.Markdown(rows);
+        context.Out.WriteLine();
+        context.Out.Write(table);
+        if (jsonPath is not null)
+        {
+            var report = new EvalReport(rows, options.Prompts, options.Seed, options.Steps, options.GuidanceScale, folder, MachineInfo.Describe());
+            byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(report, JsonOptions);
+            AtomicFile.Write(jsonPath, s => s.Write(bytes));
+            AtomicFile.Write(Path.ChangeExtension(jsonPath, ".md"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(table)));
+            context.Out.WriteLine($"wrote:    {jsonPath}, {Path.ChangeExtension(jsonPath, ".md")}");
+        }
+
+        return Task.FromResult(ExitCodes.Ok);
+    }
+
+    private sealed record EvalReport(
+        [property: JsonPropertyName("rows")] IReadOnlyList<EvalRow> Rows,
+        [property: JsonPropertyName("prompts")] int Prompts,
+        [property: JsonPropertyName("seed")] ulong Seed,
+        [property: JsonPropertyName("steps")] int Steps,
+        [property: JsonPropertyName("guidance")] double Guidance,
+        [property: JsonPropertyName("model")] string Model,
+        [property: JsonPropertyName("machine")] IReadOnlyDictionary<string, object> Machine);
+
+    private sealed class Progress(Action<string> write) : IProgress<string>
+    {
+        public void Report(string value) => write(value);
+    }
+}

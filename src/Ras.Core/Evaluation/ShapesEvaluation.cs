@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Text.Json.Serialization;
+using Ras.Data.Shapes;
+using Ras.Models.SD3;
+using Ras.Pipelines;
+using Ras.RegionAdaptive;
+
+namespace Ras.Evaluation;
+
+/// <summary>One row of the evaluation table.</summary>
+/// <param name="Method"><c>dense</c>, <c>ras</c> or <c>fewer-steps</c>.</param>
+/// <param name="Selection">RAS selection mode (<c>official</c>/<c>revisit</c>), null otherwise.</param>
+/// <param name="SampleRatio">RAS sample ratio, null otherwise.</param>
+/// <param name="MatchesRatio">fewer-steps: the RAS ratio whose transformer FLOPs it matches.</param>
+/// <param name="Steps">Denoising steps.</param>
+/// <param name="Adherence">Share of images whose every attribute matches the caption.</param>
+/// <param name="AttributeScore">Mean share of attributes right.</param>
+/// <param name="Psnr">Mean PSNR (dB) against the dense image of the same seed; null for dense.</param>
+/// <param name="Ssim">Mean SSIM against the dense image; null for dense.</param>
+/// <param name="Seconds">Generation wall time for all prompts.</param>
+/// <param name="Speedup">Dense seconds / these seconds.</param>
+/// <param name="Flops">Transformer FLOPs per image (all steps, CFG included).</param>
+public sealed record EvalRow(
+    [property: JsonPropertyName("method")] string Method,
+    [property: JsonPropertyName("selection")] string? Selection,
+    [property: JsonPropertyName("sample_ratio")] double? SampleRatio,
+    [property: JsonPropertyName("matches_ratio")] double? MatchesRatio,
+    [property: JsonPropertyName("steps")] int Steps,
+    [property: JsonPropertyName("adherence")] double Adherence,
+    [property: JsonPropertyName("attribute_score")] double AttributeScore,
+    [property: JsonPropertyName("psnr")] double? Psnr,
+    [property: JsonPropertyName("ssim")] double? Ssim,
+    [property: JsonPropertyName("seconds")] double Seconds,
+    [property: JsonPropertyName("speedup")] double Speedup,
+    [property: JsonPropertyName("flops")] double Flops);
+
+/// <summary>Settings of an evaluation run.</summary>
+public sealed record EvalOptions
+{
+    /// <summary>Held-out prompts (scenes 0..N−1 of the evaluation stream).</summary>
+    public int Prompts { get; init; } = 200;
+
+    /// <summary>Seed of the held-out scenes and of the generation noise.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Images per generation call.</summary>
+    public int BatchSize { get; init; } = 25;
+
+    /// <summary>Steps of the dense and RAS rows.</summary>
+    public int Steps { get; init; } = ShapesPipeline.DefaultSteps;
+
+    /// <summary>Guidance scale.</summary>
+    public double GuidanceScale { get; init; } = ShapesPipeline.DefaultGuidance;
+
+    /// <summary>RAS sample ratios to evaluate.</summary>
+    public IReadOnlyList<double> SampleRatios { get; init; } = [0.75, 0.5, 0.25];
+
+    /// <summary>RAS settings apart from ratio and selection mode.</summary>
+    public RasOptions Ras { get; init; } = ShapesPipeline.RecommendedRas;
+}
+
+/// <summary>
+/// Measures what RAS costs in quality on the held-out prompts: adherence (scene analyser), PSNR/SSIM against
+/// the dense image of the same seed, time; against <c>fewer-steps</c> baselines of the same transformer
+/// FLOPs (the comparison the RAS paper makes).
+/// </summary>
+public static class ShapesEvaluation
+{
+    /// <summary>Runs every row; <paramref name="progress"/> gets one line per finished row.</summary>
+    public static IReadOnlyList<EvalRow> Run(ShapesPipeline pipeline, EvalOptions options, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        ArgumentNullException.ThrowIfNull(options);
+        var scenes = Enumerable.Range(0, options.Prompts).Select(i => ShapeScene.Sample(options.Seed, ShapeScene.EvalStream, i)).ToList();
+        var rows = new List<EvalRow>();
+
+        var (denseImages, denseSeconds, denseFlops, _) = Generate(pipeline, scenes, options, options.Steps, new RasOptions(), cancellationToken);
+        rows.Add(Score("dense", null, null, null, options.Steps, scenes, denseImages, null, denseSeconds, denseSeconds, denseFlops, pipeline));
+        progress?.Report(Describe(rows[^1]));
+
+        double flopsPerStep = denseFlops / options.Steps;
+        foreach (double ratio in options.SampleRatios)
+        {
+            double rasFlops = 0;
+            foreach (RasSelectionMode mode in new[] { RasSelectionMode.Official, RasSelectionMode.Revisit })
+            {
+                RasOptions ras = options.Ras with { SampleRatio = ratio, Selection = mode };
+                var (images, seconds, flops, _) = Generate(pipeline, scenes, options, options.Steps, ras, cancellationToken);
+                rasFlops = flops;
+                rows.Add(Score("ras", mode == RasSelectionMode.Official ? "official" : "revisit", ratio, null, options.Steps, scenes, images, denseImages, seconds, denseSeconds, flops, pipeline));
+                progress?.Report(Describe(rows[^1]));
+            }
+
+            int steps = Math.Max(1, (int)Math.Round(rasFlops / flopsPerStep));
+            var (fewImages, fewSeconds, fewFlops, _) = Generate(pipeline, scenes, options, steps, new RasOptions(), cancellationToken);
+            rows.Add(Score("fewer-steps", null, null, ratio, steps, scenes, fewImages, denseImages, fewSeconds, denseSeconds, fewFlops, pipeline));
+            progress?.Report(Describe(rows[^1]));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The rows as a markdown table.</summary>
+    public static string Markdown(IReadOnlyList<EvalRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var text = new System.Text.StringBuilder();
+        text.AppendLine("| method | selection | sample ratio | steps | adherence | attributes | PSNR vs dense | SSIM vs dense | seconds | speedup | transformer GFLOPs/image |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (EvalRow r in rows)
+        {
+            string ratio = r.SampleRatio?.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)
+                ?? (r.MatchesRatio is double m ? $"(= RAS {m.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)})" : "1");
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {ratio} | {r.Steps} | {r.Adherence:P1} | {r.AttributeScore:P1} | {(r.Psnr is double p ? p.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {(r.Ssim is double s ? s.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {r.Seconds:0.0} | {r.Speedup:0.00}× | {r.Flops / 1e9:0.0} |");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Describe(EvalRow r) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{r.Method} {r.Selection} {r.SampleRatio ?? r.MatchesRatio} steps {r.Steps}: adherence {r.Adherence:P1}, SSIM {r.Ssim:0.000}, {r.Seconds:0.0} s, speedup {r.Speedup:0.00}×");
+
+    private static (List<byte[]> Images, double Seconds, double FlopsPerImage, int Tokens) Generate(
+        ShapesPipeline pipeline, List<ShapeScene> scenes, EvalOptions options, int steps, RasOptions ras, CancellationToken cancellationToken)
+    {
+        var images = new List<byte[]>();
+        var clock = Stopwatch.StartNew();
+        double flops = 0;
+        SD3TransformerConfig config = pipeline.Transformer.Config;
+        int tokens = 0;
+        for (int start = 0, batch = 0; start < scenes.Count; start += options.BatchSize, batch++)
+        {
+            var prompts = scenes.Skip(start).Take(options.BatchSize).Select(s => s.Caption).ToList();
+            ShapesGeneration generation = pipeline.Generate(new ShapesRequest
+            {
+                Prompts = prompts,
+                Seed = (long)options.Seed + batch,
+                Steps = steps,
+                GuidanceScale = options.GuidanceScale,
+                Ras = ras,
+            }, null, cancellationToken);
+            images.AddRange(generation.Images);
+            tokens = generation.Width / generation.PatchSize * (generation.Height / generation.PatchSize);
+            if (start == 0)
+            {
+                int copies = options.GuidanceScale > 1 ? 2 : 1;
+                flops = generation.Steps.Sum(s => SD3FlopCount.Forward(config, copies, tokens, s.ComputedTokens, pipeline.Tokenizer.MaxLength));
+            }
+        }
+
+        return (images, clock.Elapsed.TotalSeconds, flops, tokens);
+    }
+
+    private static EvalRow Score(string method, string? selection, double? ratio, double? matches, int steps, List<ShapeScene> scenes,
+        List<byte[]> images, List<byte[]>? dense, double seconds, double denseSeconds, double flops, ShapesPipeline pipeline)
+    {
+        int size = pipeline.Transformer.Config.SampleSize * pipeline.Transformer.Config.PatchSize;
+        var reports = scenes.Select((scene, i) => SceneAnalyser.Analyse(images[i], size, scene)).ToList();
+        double? psnr = dense is null ? null : images.Select((img, i) => Math.Min(100, ImageMetrics.Psnr(img, dense[i]))).Average();
+        double? ssim = dense is null ? null : images.Select((img, i) => ImageMetrics.Ssim(img, dense[i], size, size)).Average();
+        return new EvalRow(method, selection, ratio, matches, steps, reports.Average(r => r.Adherent ? 1.0 : 0.0), reports.Average(r => r.AttributeScore),
+            psnr, ssim, seconds, denseSeconds / seconds, flops);
+    }
+}
