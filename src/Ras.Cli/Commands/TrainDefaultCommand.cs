@@ -20,7 +20,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
     private readonly Option<double> every = new("--checkpoint-minutes") { Description = "Minutes between checkpoints. Default: 10.", DefaultValueFactory = _ => 10 };
     private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 32.", DefaultValueFactory = _ => 32 };
     private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 4e-4.", DefaultValueFactory = _ => 4e-4 };
-    private readonly Option<long> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule. Default: 14000.", DefaultValueFactory = _ => 14_000 };
+    private readonly Option<long> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule. Default: 12000.", DefaultValueFactory = _ => 12_000 };
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string?> export = new("--export") { Description = "After training, write the EMA weights (fp16) as a model folder here." };
     private readonly ComputeFlags compute = new();
@@ -76,7 +76,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
         trainer.SaveCheckpoint();
         context.Error.WriteLine();
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 3600:0.00} h in total); loss (EMA of steps) {recent:0.0000}"));
+            $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 60:0} min in total); loss (EMA of steps) {recent:0.0000}"));
         if (exportDir is not null)
         {
             trainer.Export(exportDir);

@@ -37,14 +37,14 @@ public sealed class ShapesPipeline : IDisposable
 
     /// <summary>
     /// The RAS settings <c>--ras</c> uses for this model (explicit options override them): half the tokens per
-    /// RAS step, from step 4, official selection with the official SD3 script's high ratio and starvation scale.
+    /// RAS step, official selection with the official SD3 script's high ratio and starvation scale; step range
+    /// and reset steps keep their step-count-relative defaults (valid for any step count).
     /// </summary>
     public static RasOptions RecommendedRas { get; } = new()
     {
         SampleRatio = 0.5,
         HighRatio = 0.3,
         StarvationScale = 1.0,
-        SchedulerStartStep = 4,
         Selection = RasSelectionMode.Official,
     };
 

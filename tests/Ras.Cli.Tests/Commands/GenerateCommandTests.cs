@@ -1,0 +1,90 @@
+using System.Text;
+using System.Text.Json;
+using Ras.Tests.TestSupport;
+
+namespace Ras.Cli.Tests.Commands;
+
+public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFixture<ShapesModelFixture>, IDisposable
+{
+    private readonly TempDirectory temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public void Training_smoke_test_resumes_and_exports()
+    {
+        Assert.True(fixture.Training.ExitCode == 0, fixture.Training.Error);
+        Assert.Contains("stopped:    step 2", fixture.Training.Out, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(fixture.Model, "transformer", "diffusion_pytorch_model.safetensors")));
+        var again = CliRunner.Run("train-default", "--checkpoint-dir", fixture.CheckpointDir, "--steps", "3", "--batch-size", "2");
+        Assert.True(again.ExitCode == 0, again.Error);
+        Assert.Contains("(at step 2)", again.Out, StringComparison.Ordinal);
+        Assert.Contains("stopped:    step 3", again.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Writes_a_png_with_its_parameters_and_the_same_seed_repeats_it()
+    {
+        string a = temp.File("a.png");
+        string b = temp.File("b.png");
+        var first = CliRunner.Run("generate", "a small red circle at the center on a blue background", "--model", fixture.Model, "--steps", "3", "--seed", "7", "--out", a, "--ras", "--heatmap", temp.File("heat.png"));
+        var second = CliRunner.Run("generate", "a small red circle at the center on a blue background", "--model", fixture.Model, "--steps", "3", "--seed", "7", "--out", b, "--ras");
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
+        string text = Encoding.Latin1.GetString(File.ReadAllBytes(a));
+        Assert.Contains("parameters\0a small red circle at the center on a blue background\nNegative prompt: \nSteps: 3", text, StringComparison.Ordinal);
+        Assert.Contains("Seed: 7", text, StringComparison.Ordinal);
+        Assert.Contains("sample-ratio 0.5", text, StringComparison.Ordinal);
+        Assert.Contains("selection official", text, StringComparison.Ordinal);
+        Assert.True(File.Exists(temp.File("heat.png")));
+        Assert.Contains("tokens:", first.Out, StringComparison.Ordinal);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(a)[..4]);
+    }
+
+    [Fact]
+    public void Batch_writes_numbered_files_and_unknown_words_only_warn()
+    {
+        var result = CliRunner.Run("generate", "a small teal circle", "--model", fixture.Model, "--steps", "2", "--batch", "2", "--out", temp.File("out.png"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.True(File.Exists(temp.File("out-0.png")));
+        Assert.True(File.Exists(temp.File("out-1.png")));
+        Assert.Contains("'teal' is not in the model's vocabulary", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--width", "66", "width")]
+    [InlineData("--height", "128", "height")]
+    [InlineData("--selection", "random", "selection")]
+    [InlineData("--sample-ratio", "2", "sample-ratio")]
+    public void Bad_options_exit_2_and_write_nothing(string flag, string value, string named)
+    {
+        var result = CliRunner.Run("generate", "a small red circle", "--model", fixture.Model, "--steps", "2", "--out", temp.File("x.png"), flag, value);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(named, result.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(temp.Path));
+    }
+
+    [Fact]
+    public void A_folder_that_is_not_a_model_is_rejected()
+    {
+        var result = CliRunner.Run("generate", "a small red circle", "--model", temp.Path, "--out", temp.File("x.png"));
+        Assert.Equal(2, result.ExitCode);
+    }
+
+    [Fact]
+    public void Eval_reports_every_row_in_json_and_markdown()
+    {
+        string json = temp.File("eval.json");
+        var result = CliRunner.Run("eval", "--model", fixture.Model, "--prompts", "2", "--batch-size", "2", "--steps", "8", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        var rows = document.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(10, rows.Count);
+        Assert.Equal(["dense", "ras", "ras", "fewer-steps", "ras", "ras", "fewer-steps", "ras", "ras", "fewer-steps"], rows.Select(r => r.GetProperty("method").GetString()));
+        Assert.Equal(JsonValueKind.Null, rows[0].GetProperty("psnr").ValueKind);
+        Assert.Equal("revisit", rows[2].GetProperty("selection").GetString());
+        Assert.All(rows.Skip(1), r => Assert.InRange(r.GetProperty("ssim").GetDouble(), -1, 1));
+        Assert.True(rows[9].GetProperty("steps").GetInt32() < 8);   // fewer steps for the FLOPs of RAS at 0.25
+        Assert.Contains("| method |", File.ReadAllText(Path.ChangeExtension(json, ".md")), StringComparison.Ordinal);
+    }
+}
