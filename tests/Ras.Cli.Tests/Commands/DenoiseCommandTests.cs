@@ -1,17 +1,26 @@
 using Ras.IO.Safetensors;
-using Ras.Tests.Fixtures;
 using Ras.Tests.TestSupport;
 using static TorchSharp.torch;
 
 namespace Ras.Cli.Tests.Commands;
 
-/// <summary><c>ras denoise</c> behaviour and bad input, on the smallest SD3 fixture model.</summary>
+/// <summary><c>ras denoise</c> behaviour and bad input, on a tiny random SD3 pipeline folder.</summary>
 public sealed class DenoiseCommandTests : IDisposable
 {
     private readonly TempDirectory temp = new();
-    private readonly string model = Path.Combine(RepositoryPaths.FixturesRoot, "sd3", "ras_std_16x16");
+    private readonly TempDirectory modelDir = new();
+    private readonly string model;
 
-    public void Dispose() => temp.Dispose();
+    public DenoiseCommandTests()
+    {
+        model = TinyModels.WriteSd3Folder(modelDir.Path);
+    }
+
+    public void Dispose()
+    {
+        temp.Dispose();
+        modelDir.Dispose();
+    }
 
     private string Inputs => Path.Combine(model, "inputs.safetensors");
 
@@ -28,7 +37,7 @@ public sealed class DenoiseCommandTests : IDisposable
         using var b = SafetensorsFile.Open(temp.File("b.safetensors"));
         using Tensor la = a.Read("latents");
         using Tensor lb = b.Read("latents");
-        Assert.Equal([1, 16, 8, 12], la.shape);
+        Assert.Equal([1, 4, 8, 12], la.shape);
 Assert.True(TensorAssert.Same(la, lb));
 
         var unseeded = CliRunner.Run("denoise", "--model", model, "--inputs", inputs, "--out", temp.File("c.safetensors"), "--steps", "2", "--guidance", "1");
@@ -72,8 +81,8 @@ Assert.True(TensorAssert.Same(la, lb));
         Assert.Equal(2, noInputs.ExitCode);
         Assert.Contains("none.safetensors", noInputs.Error, StringComparison.Ordinal);
 
-        // CFG needs negative embeddings, which this case does not have.
-        var noNegatives = CliRunner.Run("denoise", "--model", model, "--inputs", Inputs, "--out", temp.File("o.safetensors"), "--guidance", "5", "--steps", "2");
+        // CFG needs negative embeddings.
+        var noNegatives = CliRunner.Run("denoise", "--model", model, "--inputs", WithoutLatents(["negative_prompt_embeds"]), "--out", temp.File("o.safetensors"), "--guidance", "5", "--steps", "2");
         Assert.Equal(2, noNegatives.ExitCode);
         Assert.Contains("negative_prompt_embeds", noNegatives.Error, StringComparison.Ordinal);
 
@@ -111,12 +120,13 @@ Assert.True(TensorAssert.Same(la, lb));
         Assert.Contains("Default: 1 (dense)", result.Out, StringComparison.Ordinal);
     }
 
-    private string WithoutLatents()
+    private string WithoutLatents(string[]? alsoDrop = null)
     {
-        string path = temp.File("embeds.safetensors");
+        string path = temp.File($"embeds-{Guid.NewGuid():N}.safetensors");
         using var source = SafetensorsFile.Open(Inputs);
         using var scope = NewDisposeScope();
-        var tensors = source.Entries.Keys.Where(k => k != "latents").ToDictionary(k => k, k => source.Read(k));
+        var dropped = new HashSet<string>(alsoDrop ?? []) { "latents" };
+        var tensors = source.Entries.Keys.Where(k => !dropped.Contains(k)).ToDictionary(k => k, k => source.Read(k));
         SafetensorsWriter.Write(path, tensors);
         return path;
     }

@@ -6,16 +6,26 @@ namespace Ras.Cli.Tests.Commands;
 public sealed class InfoAndBenchCommandTests : IDisposable
 {
     private readonly TempDirectory temp = new();
-    private readonly string model = Path.Combine(RepositoryPaths.FixturesRoot, "sd3", "dense_denoise_cfg5_16x16");
+    private readonly TempDirectory modelDir = new();
+    private readonly string model;
 
-    public void Dispose() => temp.Dispose();
+    public InfoAndBenchCommandTests()
+    {
+        model = TinyModels.WriteSd3Folder(modelDir.Path);
+    }
+
+    public void Dispose()
+    {
+        temp.Dispose();
+        modelDir.Dispose();
+    }
 
     [Fact]
     public void Info_describes_architecture_parameters_and_dtypes()
     {
         var result = CliRunner.Run("info", "--model", model);
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("3 joint blocks, 2 heads × 16 = 32 wide, patch 2", result.Out, StringComparison.Ordinal);
+        Assert.Contains("2 joint blocks, 2 heads × 8 = 16 wide, patch 2", result.Out, StringComparison.Ordinal);
         Assert.Contains("Float32", result.Out, StringComparison.Ordinal);
         Assert.Matches("parameters: +[0-9,]+", result.Out);
         Assert.Equal(2, CliRunner.Run("info", "--model", temp.Path).ExitCode);

@@ -1,6 +1,8 @@
+using Ras.IO.Safetensors;
 using Ras.Models.Common;
 using Ras.Models.SD3;
 using Ras.Sampling;
+using Ras.Schedulers;
 using static TorchSharp.torch;
 
 namespace Ras.Tests.TestSupport;
@@ -45,4 +47,33 @@ public static class TinyModels
 
     public static Tensor Latents(SD3TransformerConfig config, int batch, int height, int width, int seed = 3) =>
         InitialNoise.Draw([batch, config.InChannels, height, width], seed);
+
+    /// <summary>
+    /// Writes a diffusers-layout pipeline folder (<c>transformer/</c>, <c>scheduler/</c>) with a tiny random model,
+    /// plus <c>inputs.safetensors</c> (prompt and negative embeddings, latents [1, 4, 16, 16]) for <c>ras denoise</c>.
+    /// </summary>
+    public static string WriteSd3Folder(string folder)
+    {
+        var config = Config();
+        Directory.CreateDirectory(Path.Combine(folder, "transformer"));
+        Directory.CreateDirectory(Path.Combine(folder, "scheduler"));
+        File.WriteAllText(Path.Combine(folder, "transformer", "config.json"), config.ToJson());
+        File.WriteAllText(Path.Combine(folder, "scheduler", "scheduler_config.json"), new FlowMatchEulerDiscreteSchedulerConfig { Shift = 3.0 }.ToJson());
+        using (var model = Model(config))
+        {
+            SafetensorsWriter.Write(Path.Combine(folder, "transformer", "diffusion_pytorch_model.safetensors"), model.state_dict());
+        }
+
+        using var scope = NewDisposeScope();
+        using var generator = new Generator(11);
+        SafetensorsWriter.Write(Path.Combine(folder, "inputs.safetensors"), new Dictionary<string, Tensor>
+        {
+            ["prompt_embeds"] = randn([1, 5, config.JointAttentionDim], generator: generator),
+            ["pooled_prompt_embeds"] = randn([1, config.PooledProjectionDim], generator: generator),
+            ["negative_prompt_embeds"] = randn([1, 5, config.JointAttentionDim], generator: generator),
+            ["negative_pooled_prompt_embeds"] = randn([1, config.PooledProjectionDim], generator: generator),
+            ["latents"] = randn([1, config.InChannels, 16, 16], generator: generator),
+        });
+        return folder;
+    }
 }
