@@ -81,10 +81,10 @@ public sealed class FixtureCaseDiscoverer : IXunitTestCaseDiscoverer
         string file = Path.Combine(caseDir, "case.json");
         if (!File.Exists(file))
         {
-            return null;
+            file = Path.Combine(caseDir, "cases.json");
         }
 
         using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
-        return document.RootElement.TryGetProperty("kind", out var k) ? k.GetString() : null;
+        return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("kind", out var k) ? k.GetString() : null;
     }
 }

@@ -10,20 +10,26 @@ namespace Ras.IO.Checkpoints;
 /// </summary>
 public static class StateDictBinder
 {
-    /// <summary>Copies every tensor of <paramref name="store"/> into <paramref name="module"/>.</summary>
-    public static void Load(nn.Module module, TensorStore store)
+    /// <summary>
+    /// Copies every tensor of <paramref name="store"/> into <paramref name="module"/>. Checkpoint keys for which
+    /// <paramref name="ignore"/> returns true (known non-weights, e.g. a stale buffer) are skipped; keys the module
+    /// needs under another name can be supplied by <paramref name="alias"/> (model key → checkpoint key).
+    /// </summary>
+    public static void Load(nn.Module module, TensorStore store, Func<string, bool>? ignore = null, Func<string, string?>? alias = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(store);
         Dictionary<string, Tensor> targets = module.state_dict();
-        var missing = targets.Keys.Where(k => !store.Contains(k)).Order(StringComparer.Ordinal).ToList();
-        var unexpected = store.Keys.Where(k => !targets.ContainsKey(k)).Order(StringComparer.Ordinal).ToList();
+        string Source(string key) => store.Contains(key) ? key : alias?.Invoke(key) is string other && store.Contains(other) ? other : key;
+        var used = targets.Keys.Select(Source).ToHashSet(StringComparer.Ordinal);
+        var missing = targets.Keys.Where(k => !store.Contains(Source(k))).Order(StringComparer.Ordinal).ToList();
+        var unexpected = store.Keys.Where(k => !used.Contains(k) && ignore?.Invoke(k) != true).Order(StringComparer.Ordinal).ToList();
         var mismatched = new List<string>();
         foreach (var (key, target) in targets.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (store.Contains(key))
+            if (store.Contains(Source(key)))
             {
-                long[] stored = store.Entry(key).Shape;
+                long[] stored = store.Entry(Source(key)).Shape;
                 if (!stored.SequenceEqual(target.shape))
                 {
                     mismatched.Add($"{key}: checkpoint [{string.Join(", ", stored)}] vs model [{string.Join(", ", target.shape)}]");
@@ -39,7 +45,7 @@ public static class StateDictBinder
         using var noGrad = no_grad();
         foreach (var (key, target) in targets)
         {
-            store.CopyInto(key, target);
+            store.CopyInto(Source(key), target);
         }
     }
 }
