@@ -148,6 +148,24 @@ public sealed class JsonConfig
             .ToArray();
     }
 
+    /// <summary>A list of strings (JSON array); null or absent gives null.</summary>
+    public string[]? ReadStringList(string field)
+    {
+        if (!TryGet(field, out JsonElement e))
+        {
+            return null;
+        }
+
+        if (e.ValueKind != JsonValueKind.Array)
+        {
+            throw WrongType(field, "a list of strings", e);
+        }
+
+        return e.EnumerateArray()
+            .Select(item => item.ValueKind == JsonValueKind.String ? item.GetString()! : throw WrongType(field, "a list of strings", e))
+            .ToArray();
+    }
+
     /// <summary>An error about <paramref name="field"/>'s value, for checks done by the caller.</summary>
     public ConfigException Invalid(string field, string problem) => new(FilePath, field, problem);
 
