@@ -15,7 +15,7 @@ public static class StateDictBinder
     /// <paramref name="ignore"/> returns true (known non-weights, e.g. a stale buffer) are skipped; keys the module
     /// needs under another name can be supplied by <paramref name="alias"/> (model key → checkpoint key).
     /// </summary>
-    public static void Load(nn.Module module, TensorStore store, Func<string, bool>? ignore = null, Func<string, string?>? alias = null)
+    public static void Load(nn.Module module, ITensorSource store, Func<string, bool>? ignore = null, Func<string, string?>? alias = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(store);
@@ -29,7 +29,7 @@ public static class StateDictBinder
         {
             if (store.Contains(Source(key)))
             {
-                long[] stored = store.Entry(Source(key)).Shape;
+                long[] stored = store.ShapeOf(Source(key));
                 if (!stored.SequenceEqual(target.shape))
                 {
                     mismatched.Add($"{key}: checkpoint [{string.Join(", ", stored)}] vs model [{string.Join(", ", target.shape)}]");

@@ -9,7 +9,7 @@ namespace Ras.IO.Checkpoints;
 /// The tensors of one checkpoint, possibly spread over several memory-mapped safetensors shards
 /// (diffusers' <c>*.safetensors.index.json</c> layout), addressed by key.
 /// </summary>
-public sealed class TensorStore : IDisposable
+public sealed class TensorStore : ITensorSource, IDisposable
 {
     private readonly List<SafetensorsFile> files;
     private readonly Dictionary<string, SafetensorsFile> owners;
@@ -21,22 +21,28 @@ public sealed class TensorStore : IDisposable
         this.owners = owners;
     }
 
-    /// <summary>The file or index this store was opened from (for messages).</summary>
+    /// <inheritdoc />
     public string Source { get; }
 
-    /// <summary>Every key in the checkpoint.</summary>
+    /// <inheritdoc />
     public IEnumerable<string> Keys => owners.Keys;
 
     /// <summary>The header entry (dtype, shape) of <paramref name="key"/>.</summary>
     public SafetensorsEntry Entry(string key) => Owner(key).Get(key);
 
-    /// <summary>True when the checkpoint holds <paramref name="key"/>.</summary>
+    /// <inheritdoc />
     public bool Contains(string key) => owners.ContainsKey(key);
+
+    /// <inheritdoc />
+    public long[] ShapeOf(string key) => Entry(key).Shape;
+
+    /// <inheritdoc />
+    public ScalarType DTypeOf(string key) => Entry(key).DType;
 
     /// <summary>Reads <paramref name="key"/> into new CPU memory.</summary>
     public Tensor Read(string key, ScalarType? dtype = null) => Owner(key).Read(key, dtype);
 
-    /// <summary>Copies <paramref name="key"/> into <paramref name="destination"/> (same shape, any dtype/device).</summary>
+    /// <inheritdoc />
     public void CopyInto(string key, Tensor destination) => Owner(key).CopyInto(key, destination);
 
     /// <summary>Opens one safetensors file.</summary>

@@ -7,7 +7,16 @@ namespace Ras.Models.Vae;
 /// <summary>GroupNorm with diffusers' VAE epsilon (1e-6, not PyTorch's 1e-5).</summary>
 internal static class VaeNorm
 {
-    public static GroupNorm Create(int groups, int channels) => nn.GroupNorm(groups, channels, eps: 1e-6);
+    public static GroupNorm Create(int groups, int channels)
+    {
+        var norm = nn.GroupNorm(groups, channels, eps: 1e-6);
+
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised; PyTorch starts them at 1 and 0.
+        using var noGrad = no_grad();
+        norm.weight!.fill_(1);
+        norm.bias!.zero_();
+        return norm;
+    }
 }
 
 /// <summary>

@@ -1,0 +1,35 @@
+using Ras.Errors;
+using StbImageSharp;
+
+namespace Ras.IO.Images;
+
+/// <summary>An 8-bit RGB image.</summary>
+/// <param name="Rgb"><c>[H, W, 3]</c> bytes, row-major.</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+public sealed record RgbImage(byte[] Rgb, int Width, int Height);
+
+/// <summary>Reads PNG, JPEG, BMP, TGA, GIF (first frame) and PSD images as 8-bit RGB (alpha dropped), via StbImageSharp.</summary>
+public static class ImageReader
+{
+    /// <summary>Decodes <paramref name="path"/>.</summary>
+    /// <exception cref="RasInputException">The file is missing or not a decodable image.</exception>
+    public static RgbImage Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new RasInputException($"{path}: image not found");
+        }
+
+        try
+        {
+            using var stream = File.OpenRead(path);
+            ImageResult image = ImageResult.FromStream(stream, ColorComponents.RedGreenBlue);
+            return new RgbImage(image.Data, image.Width, image.Height);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or NotSupportedException or IndexOutOfRangeException)
+        {
+            throw new RasInputException($"{path}: not a readable image ({e.Message})", e);
+        }
+    }
+}
