@@ -20,46 +20,40 @@ public sealed record SD3PromptEmbeddings(Tensor PromptEmbeds, Tensor PooledPromp
 /// CLIP embeddings from the penultimate hidden state (or <c>clip_skip</c>), CLIP-L and CLIP-G concatenated on
 /// features and zero-padded to the T5 width, then T5's last hidden state appended along the sequence (zeros of
 /// 77 × <c>joint_attention_dim</c> without T5); pooled = both CLIPs' projected EOS vectors; each prompt repeated
-/// for its images consecutively (p0, p0, p1, p1 — the order fixed in diffusers 0.36).
+/// for its images consecutively (p0, p0, p1, p1 — the order fixed in diffusers 0.36). The stages are separate so
+/// a pipeline can load one text encoder at a time.
 /// </summary>
-public sealed class SD3PromptEncoder
+public static class SD3PromptEncoder
 {
-    private readonly CLIPTextModelWithProjection clipL;
-    private readonly CLIPTextModelWithProjection clipG;
-    private readonly T5EncoderModel? t5;
-    private readonly int jointAttentionDim;
-
-    /// <summary>Wraps the three encoders (T5 may be null: <c>--no-t5</c>); <paramref name="jointAttentionDim"/> is the transformer's text width.</summary>
-    public SD3PromptEncoder(CLIPTextModelWithProjection clipL, CLIPTextModelWithProjection clipG, T5EncoderModel? t5, int jointAttentionDim)
+    /// <summary>One CLIP's contribution: per-token hidden states <c>[B, 77, H]</c> and projected pooled vector <c>[B, P]</c>.</summary>
+    public static (Tensor Tokens, Tensor Pooled) Clip(CLIPTextModelWithProjection clip, Tensor ids, int? clipSkip = null)
     {
-        this.clipL = clipL ?? throw new ArgumentNullException(nameof(clipL));
-        this.clipG = clipG ?? throw new ArgumentNullException(nameof(clipG));
-        this.t5 = t5;
-        this.jointAttentionDim = jointAttentionDim;
+        ArgumentNullException.ThrowIfNull(clip);
+        CLIPTextOutput output = clip.Forward(ids);
+        return (output.HiddenStates[^((clipSkip ?? 0) + 2)], output.TextEmbeds);
     }
 
-    /// <summary>Encodes one batch of prompts; <paramref name="clipSkip"/> applies to positive prompts only, as in diffusers.</summary>
-    public SD3PromptEmbeddings Encode(SD3TokenIds ids, int imagesPerPrompt = 1, int? clipSkip = null)
+    /// <summary>T5's contribution: <c>[B, S, d_model]</c>, no attention mask (as SD3).</summary>
+    public static Tensor T5(T5EncoderModel t5, Tensor ids)
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        using var scope = NewDisposeScope();
-        int hiddenIndexFromEnd = (clipSkip ?? 0) + 2;
-        CLIPTextOutput l = clipL.Forward(ids.ClipL);
-        CLIPTextOutput g = clipG.Forward(ids.ClipG);
-        Tensor clip = cat([l.HiddenStates[^hiddenIndexFromEnd], g.HiddenStates[^hiddenIndexFromEnd]], -1);   // [B, 77, H_L + H_G]
+        ArgumentNullException.ThrowIfNull(t5);
+        return t5.Forward(ids).LastHiddenState;
+    }
 
-        Tensor textT5 = t5 is not null && ids.T5 is not null
-            ? t5.Forward(ids.T5).LastHiddenState                                                            // [B, S, D]
-            : zeros([clip.shape[0], clip.shape[1], jointAttentionDim], clip.dtype, clip.device);
-        long width = textT5.shape[2];
+    /// <summary>Concatenates the parts; <paramref name="t5"/> null means zeros of <c>[B, 77, jointAttentionDim]</c>.</summary>
+    public static SD3PromptEmbeddings Assemble((Tensor Tokens, Tensor Pooled) clipL, (Tensor Tokens, Tensor Pooled) clipG, Tensor? t5, int jointAttentionDim, int imagesPerPrompt = 1)
+    {
+        using var scope = NewDisposeScope();
+        Tensor clip = cat([clipL.Tokens, clipG.Tokens], -1);                                             // [B, 77, H_L + H_G]
+        Tensor text = t5 ?? zeros([clip.shape[0], clip.shape[1], jointAttentionDim], clip.dtype, clip.device);
+        long width = text.shape[2];
         if (clip.shape[2] > width)
         {
             throw new ArgumentException($"the CLIP features ({clip.shape[2]}) are wider than the T5 / joint attention width ({width})");
         }
 
-        Tensor padded = nn.functional.pad(clip, [0, width - clip.shape[2]]);
-        Tensor embeds = cat([padded, textT5], 1);                                                         // [B, 77 + S, D]
-        Tensor pooled = cat([l.TextEmbeds, g.TextEmbeds], -1);                                            // [B, P_L + P_G]
+        Tensor embeds = cat([nn.functional.pad(clip, [0, width - clip.shape[2]]), text], 1);           // [B, 77 + S, D]
+        Tensor pooled = cat([clipL.Pooled, clipG.Pooled], -1);                                          // [B, P_L + P_G]
         if (imagesPerPrompt > 1)
         {
             embeds = embeds.repeat_interleave(imagesPerPrompt, 0);
@@ -67,5 +61,18 @@ public sealed class SD3PromptEncoder
         }
 
         return new SD3PromptEmbeddings(embeds.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>All three stages with encoders already loaded (tests, callers that keep them resident).</summary>
+    public static SD3PromptEmbeddings Encode(CLIPTextModelWithProjection clipL, CLIPTextModelWithProjection clipG, T5EncoderModel? t5,
+        SD3TokenIds ids, int jointAttentionDim, int imagesPerPrompt = 1, int? clipSkip = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        using var scope = NewDisposeScope();
+        var l = Clip(clipL, ids.ClipL, clipSkip);
+        var g = Clip(clipG, ids.ClipG, clipSkip);
+        Tensor? text = t5 is not null && ids.T5 is not null ? T5(t5, ids.T5) : null;
+        var result = Assemble(l, g, text, jointAttentionDim, imagesPerPrompt);
+        return new SD3PromptEmbeddings(result.PromptEmbeds.MoveToOuterDisposeScope(), result.PooledPromptEmbeds.MoveToOuterDisposeScope());
     }
 }

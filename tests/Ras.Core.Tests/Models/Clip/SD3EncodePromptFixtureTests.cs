@@ -24,12 +24,11 @@ public sealed class SD3EncodePromptFixtureTests
         var call = fixture.Json.GetProperty("call");
         int images = call.GetProperty("num_images_per_prompt").GetInt32();
         int? clipSkip = call.GetProperty("clip_skip").ValueKind == System.Text.Json.JsonValueKind.Null ? null : call.GetProperty("clip_skip").GetInt32();
-        var encoder = new SD3PromptEncoder(clipL, clipG, t5, t5.Config.DModel);
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
 
-        var positive = encoder.Encode(new SD3TokenIds(inputs.Read("prompt_input_ids_clip_l"), inputs.Read("prompt_input_ids_clip_g"), inputs.Read("prompt_input_ids_t5")), images, clipSkip);
-        var negative = encoder.Encode(new SD3TokenIds(inputs.Read("negative_input_ids_clip_l"), inputs.Read("negative_input_ids_clip_g"), inputs.Read("negative_input_ids_t5")), images);
+        var positive = SD3PromptEncoder.Encode(clipL, clipG, t5, new SD3TokenIds(inputs.Read("prompt_input_ids_clip_l"), inputs.Read("prompt_input_ids_clip_g"), inputs.Read("prompt_input_ids_t5")), t5.Config.DModel, images, clipSkip);
+        var negative = SD3PromptEncoder.Encode(clipL, clipG, t5, new SD3TokenIds(inputs.Read("negative_input_ids_clip_l"), inputs.Read("negative_input_ids_clip_g"), inputs.Read("negative_input_ids_t5")), t5.Config.DModel, images);
         TensorAssert.Close(expected.Read("prompt_embeds"), positive.PromptEmbeds, "prompt_embeds");
         TensorAssert.Close(expected.Read("pooled_prompt_embeds"), positive.PooledPromptEmbeds, "pooled_prompt_embeds");
         TensorAssert.Close(expected.Read("negative_prompt_embeds"), negative.PromptEmbeds, "negative_prompt_embeds");

@@ -1,0 +1,317 @@
+using Ras.Errors;
+using Ras.IO.Checkpoints;
+using Ras.IO.Configs;
+using Ras.Models.Clip;
+using Ras.Models.SD3;
+using Ras.Models.T5;
+using Ras.Models.Vae;
+using Ras.Schedulers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ras.Pipelines.SD3;
+
+/// <summary>
+/// Where an SD3 / SD3.5 pipeline's components come from: a diffusers folder (<c>model_index.json</c>, one
+/// sub-folder per component) or a Stability single file (<c>model.diffusion_model.*</c>, optionally
+/// <c>first_stage_model.*</c> and <c>text_encoders.{clip_l,clip_g,t5xxl}.transformer.*</c>). For a single file,
+/// configs come from <c>--config DIR</c> (a diffusers folder of the same family, like diffusers'
+/// <c>from_single_file(config=…)</c>) or are inferred from tensor shapes and the family's standard settings;
+/// tokenizer files must come from the config folder. Components are loaded on demand, so a caller can free
+/// each one when its stage is done.
+/// </summary>
+public sealed class SD3PipelineSource : IDisposable
+{
+    /// <summary>The diffusers class name of an SD3 pipeline folder.</summary>
+    public const string ClassName = "StableDiffusion3Pipeline";
+
+    private const string ClipLPrefix = "text_encoders.clip_l.transformer.";
+    private const string ClipGPrefix = "text_encoders.clip_g.transformer.";
+    private const string T5Prefix = "text_encoders.t5xxl.transformer.";
+    private readonly TensorStore? singleFile;
+
+    private SD3PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder)
+    {
+        Path = path;
+        Folder = folder;
+        this.singleFile = singleFile;
+        ConfigFolder = configFolder;
+    }
+
+    /// <summary>What the user pointed at.</summary>
+    public string Path { get; }
+
+    /// <summary>The diffusers folder, or null for a single file.</summary>
+    public string? Folder { get; }
+
+    /// <summary>The <c>--config</c> folder of a single file, or null.</summary>
+    public string? ConfigFolder { get; }
+
+    /// <summary>True for a Stability single-file checkpoint.</summary>
+    public bool IsSingleFile => singleFile is not null;
+
+    /// <summary>True when a T5 encoder is available (SD3 runs without one: zeros, as diffusers).</summary>
+    public bool HasT5 => singleFile is null
+        ? Directory.Exists(System.IO.Path.Combine(Folder!, "text_encoder_3"))
+        : singleFile.Contains(T5Prefix + "shared.weight") || singleFile.Contains(T5Prefix + "encoder.embed_tokens.weight");
+
+    /// <summary>Opens <paramref name="path"/> (a diffusers SD3 folder or a single <c>.safetensors</c> file).</summary>
+    /// <exception cref="RasInputException">Not an SD3 pipeline, a malformed file, or a config folder of another family.</exception>
+    public static SD3PipelineSource Open(string path, string? configFolder = null)
+    {
+        if (configFolder is not null)
+        {
+            RequireSD3Folder(configFolder, "--config");
+        }
+
+        if (Directory.Exists(path))
+        {
+            RequireSD3Folder(path, "model");
+            return new SD3PipelineSource(path, path, null, null);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new RasInputException($"{path}: no such file or folder");
+        }
+
+        var store = TensorStore.OpenFile(path);
+        if (!SD3SingleFileConverter.Matches(store))
+        {
+            store.Dispose();
+            throw new RasInputException($"{path}: not an SD3 / SD3.5 single-file checkpoint (no keys like {SD3SingleFileConverter.Prefix}joint_blocks.0.x_block.attn.qkv.weight)");
+        }
+
+        return new SD3PipelineSource(path, null, store, configFolder);
+    }
+
+    /// <summary>The transformer's architecture.</summary>
+    public SD3TransformerConfig TransformerConfig() =>
+        ConfigPath("transformer", "config.json") is string config
+            ? SD3TransformerConfig.Load(config)
+            : SD3SingleFileConverter.InferConfig(singleFile!);
+
+    /// <summary>The sampling schedule config (SD3 standard: shift 3 when a single file has no config folder).</summary>
+    public FlowMatchEulerDiscreteSchedulerConfig SchedulerConfig() =>
+        ConfigPath("scheduler", "scheduler_config.json") is string config
+            ? FlowMatchEulerDiscreteSchedulerConfig.Load(config)
+            : new FlowMatchEulerDiscreteSchedulerConfig { Shift = 3.0 };
+
+    /// <summary>The VAE's config (SD3 standard when a single file has no config folder).</summary>
+    public AutoencoderKLConfig VaeConfig() =>
+        ConfigPath("vae", "config.json") is string config ? AutoencoderKLConfig.Load(config) : StandardVae;
+
+    /// <summary>Loads the transformer in float32.</summary>
+    public SD3Transformer2DModel LoadTransformer(Device? device)
+    {
+        if (singleFile is null)
+        {
+            return SD3Transformer2DModel.FromPretrained(Component("transformer"), device);
+        }
+
+        SD3TransformerConfig config = TransformerConfig();
+        return Bind(new SD3Transformer2DModel(config), SD3SingleFileConverter.Convert(singleFile, config), device);
+    }
+
+    /// <summary>Loads the VAE in float32.</summary>
+    public AutoencoderKL LoadVae(Device? device)
+    {
+        if (singleFile is null)
+        {
+            return AutoencoderKL.FromPretrained(Component("vae"), device);
+        }
+
+        if (!VaeLdmConverter.Matches(singleFile))
+        {
+            throw new RasInputException($"{Path}: this single file has no VAE (first_stage_model.*); use a file that includes one or a diffusers folder");
+        }
+
+        AutoencoderKLConfig config = VaeConfig();
+        return Bind(new AutoencoderKL(config), VaeLdmConverter.Convert(singleFile, config), device);
+    }
+
+    /// <summary>Loads <c>text_encoder</c> (CLIP-L).</summary>
+    public CLIPTextModelWithProjection LoadClipL(Device? device) => LoadClip("text_encoder", ClipLPrefix, StandardClipL, device);
+
+    /// <summary>Loads <c>text_encoder_2</c> (OpenCLIP bigG).</summary>
+    public CLIPTextModelWithProjection LoadClipG(Device? device) => LoadClip("text_encoder_2", ClipGPrefix, StandardClipG, device);
+
+    /// <summary>Loads <c>text_encoder_3</c> (T5-XXL), or null when the pipeline has none.</summary>
+    public T5EncoderModel? LoadT5(Device? device)
+    {
+        if (!HasT5)
+        {
+            return null;
+        }
+
+        if (singleFile is null)
+        {
+            return T5EncoderModel.FromPretrained(Component("text_encoder_3"), device);
+        }
+
+        T5Config config = ConfigPath("text_encoder_3", "config.json") is string path ? T5Config.Load(path) : InferT5();
+        var source = MappedTensorSource.WithoutPrefix(singleFile, T5Prefix);
+        var model = new T5EncoderModel(config);
+        return BindT5(model, source, device);
+    }
+
+    /// <summary>
+    /// The tokenizer folder <paramref name="name"/> (<c>tokenizer</c>, <c>tokenizer_2</c>, <c>tokenizer_3</c>): from the
+    /// pipeline folder, or for a single file from its <c>--config</c> folder.
+    /// </summary>
+    /// <exception cref="RasInputException">The folder is missing (single files carry no tokenizer files).</exception>
+    public string TokenizerFolder(string name)
+    {
+        string? root = Folder ?? ConfigFolder;
+        if (root is null)
+        {
+            throw new RasInputException($"{Path}: a single-file checkpoint carries no tokenizer files; pass --config DIR, a diffusers SD3 folder with {name}/ (and the other tokenizer folders)");
+        }
+
+        string folder = System.IO.Path.Combine(root, name);
+        return Directory.Exists(folder) ? folder : throw new RasInputException($"{root}: tokenizer folder {name}/ is missing");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => singleFile?.Dispose();
+
+    private static readonly AutoencoderKLConfig StandardVae = new()
+    {
+        InChannels = 3, OutChannels = 3, LatentChannels = 16, BlockOutChannels = [128, 256, 512, 512], LayersPerBlock = 2,
+        NormNumGroups = 32, ScalingFactor = 1.5305, ShiftFactor = 0.0609, UseQuantConv = false, UsePostQuantConv = false,
+    };
+
+    private static readonly CLIPTextConfig StandardClipL = new()
+    {
+        VocabSize = 49408, HiddenSize = 768, IntermediateSize = 3072, ProjectionDim = 768, NumHiddenLayers = 12, NumAttentionHeads = 12,
+        MaxPositionEmbeddings = 77, HiddenAct = ClipActivation.QuickGelu, EosTokenId = 2,
+    };
+
+    private static readonly CLIPTextConfig StandardClipG = new()
+    {
+        VocabSize = 49408, HiddenSize = 1280, IntermediateSize = 5120, ProjectionDim = 1280, NumHiddenLayers = 32, NumAttentionHeads = 20,
+        MaxPositionEmbeddings = 77, HiddenAct = ClipActivation.Gelu, EosTokenId = 2,
+    };
+
+    private static void RequireSD3Folder(string folder, string role)
+    {
+        string index = System.IO.Path.Combine(folder, "model_index.json");
+        if (!File.Exists(index))
+        {
+            throw new RasInputException($"{folder}: not a diffusers pipeline folder ({role}: model_index.json not found)");
+        }
+
+        string? name = JsonConfig.Load(index).ClassName;
+        if (name is not (ClassName or "StableDiffusion3Img2ImgPipeline"))
+        {
+            throw new ConfigException(index, "_class_name", $"is '{name}'; expected an SD3 pipeline ({ClassName})");
+        }
+    }
+
+    private string Component(string name)
+    {
+        string folder = System.IO.Path.Combine(Folder!, name);
+        return Directory.Exists(folder) ? folder : throw new RasInputException($"{Folder}: component folder {name}/ is missing");
+    }
+
+    private string? ConfigPath(string component, string file)
+    {
+        string? root = Folder ?? ConfigFolder;
+        string? path = root is null ? null : System.IO.Path.Combine(root, component, file);
+        if (path is not null && File.Exists(path))
+        {
+            return path;
+        }
+
+        return Folder is not null ? throw new RasInputException($"{Folder}: {component}/{file} is missing") : null;
+    }
+
+    private CLIPTextModelWithProjection LoadClip(string component, string prefix, CLIPTextConfig standard, Device? device)
+    {
+        if (singleFile is null)
+        {
+            return CLIPTextModelWithProjection.FromPretrained(Component(component), device);
+        }
+
+        if (!singleFile.Contains(prefix + "text_model.embeddings.token_embedding.weight"))
+        {
+            throw new RasInputException($"{Path}: this single file has no {component} ({prefix}*); use a file that bundles the text encoders or a diffusers folder");
+        }
+
+        CLIPTextConfig config = ConfigPath(component, "config.json") is string path ? CLIPTextConfig.Load(path) : InferClip(prefix, standard);
+        var source = MappedTensorSource.WithoutPrefix(singleFile, prefix);
+        var model = new CLIPTextModelWithProjection(config);
+        try
+        {
+            StateDictBinder.Load(model, source, ignore: key => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal));
+            model.eval();
+            return device is null ? model : model.to(device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private CLIPTextConfig InferClip(string prefix, CLIPTextConfig standard)
+    {
+        long[] tokens = singleFile!.ShapeOf(prefix + "text_model.embeddings.token_embedding.weight");
+        int layers = singleFile.Keys.Count(k => k.StartsWith(prefix + "text_model.encoder.layers.", StringComparison.Ordinal) && k.EndsWith(".self_attn.q_proj.weight", StringComparison.Ordinal));
+        long[] fc1 = singleFile.ShapeOf(prefix + "text_model.encoder.layers.0.mlp.fc1.weight");
+        long[] projection = singleFile.ShapeOf(prefix + "text_projection.weight");
+        return standard with
+        {
+            VocabSize = (int)tokens[0], HiddenSize = (int)tokens[1], NumHiddenLayers = layers, IntermediateSize = (int)fc1[0],
+            ProjectionDim = (int)projection[0], NumAttentionHeads = (int)tokens[1] / 64,
+        };
+    }
+
+    private T5Config InferT5()
+    {
+        string embed = singleFile!.Contains(T5Prefix + "shared.weight") ? T5Prefix + "shared.weight" : T5Prefix + "encoder.embed_tokens.weight";
+        long[] tokens = singleFile.ShapeOf(embed);
+        long[] q = singleFile.ShapeOf(T5Prefix + "encoder.block.0.layer.0.SelfAttention.q.weight");
+        long[] wi = singleFile.ShapeOf(T5Prefix + "encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
+        long[] bias = singleFile.ShapeOf(T5Prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
+        int layers = singleFile.Keys.Count(k => k.StartsWith(T5Prefix + "encoder.block.", StringComparison.Ordinal) && k.EndsWith(".layer.0.SelfAttention.q.weight", StringComparison.Ordinal));
+        return new T5Config
+        {
+            VocabSize = (int)tokens[0], DModel = (int)tokens[1], NumHeads = (int)bias[1], DKv = (int)(q[0] / bias[1]), DFf = (int)wi[0],
+            NumLayers = layers, RelativeAttentionNumBuckets = (int)bias[0], RelativeAttentionMaxDistance = 128, LayerNormEpsilon = 1e-6,
+        };
+    }
+
+    private static T5EncoderModel BindT5(T5EncoderModel model, ITensorSource source, Device? device)
+    {
+        try
+        {
+            StateDictBinder.Load(model, source,
+                ignore: key => key == "encoder.embed_tokens.weight",
+                alias: key => key == "shared.weight" ? "encoder.embed_tokens.weight" : null);
+            model.eval();
+            return device is null ? model : model.to(device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static T Bind<T>(T model, ITensorSource source, Device? device)
+        where T : nn.Module
+    {
+        try
+        {
+            StateDictBinder.Load(model, source);
+            model.eval();
+            return device is null ? model : model.to(device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+}
