@@ -5,7 +5,7 @@ using Xunit.Sdk;
 
 namespace Ras.Tests.Fixtures;
 
-/// <summary>One fixture case folder: its <c>case.json</c> and paths to its files (read in place, never written).</summary>
+/// <summary>One fixture case folder: its <c>case.json</c> (or <c>cases.json</c>) and paths to its files (read in place, never written).</summary>
 public sealed class FixtureCase : IDisposable
 {
     private readonly JsonDocument document;
@@ -31,7 +31,8 @@ public sealed class FixtureCase : IDisposable
         }
 
         string dir = Path.Combine(RepositoryPaths.FixturesRoot, family, caseName);
-        return new FixtureCase(dir, JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "case.json"))));
+        string file = Path.Combine(dir, "case.json");
+        return new FixtureCase(dir, JsonDocument.Parse(File.ReadAllBytes(File.Exists(file) ? file : Path.Combine(dir, "cases.json"))));
     }
 
     public string PathOf(string relative) => Path.Combine(Directory, relative);

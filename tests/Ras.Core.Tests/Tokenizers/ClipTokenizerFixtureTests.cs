@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Ras.Tokenizers;
+using Ras.Tokenizers.Clip;
+using Ras.Tests.Fixtures;
+using Ras.Tests.TestSupport;
+using static Ras.Tests.Tokenizers.TokenizerFixtureFiles;
+
+namespace Ras.Tests.Tokenizers;
+
+/// <summary>SD3's two CLIP tokenizers against transformers' slow <c>CLIPTokenizer</c> (ftfy absent), case by case.</summary>
+[Trait("Category", "Fixtures")]
+public sealed class ClipTokenizerFixtureTests
+{
+    [Fact]
+    public void Real_clip_vocabulary_reproduces_every_case_for_both_sd3_tokenizers()
+    {
+        string fixture = Folder("tokenizers", "clip_bpe");
+        using var temp = new TempDirectory();
+        var tokenizers = new Dictionary<string, CLIPTokenizer>
+        {
+            ["tokenizer"] = CLIPTokenizer.FromFolder(Expand(Path.Combine(fixture, "tokenizer"), temp)),
+            ["tokenizer_2"] = CLIPTokenizer.FromFolder(Expand(Path.Combine(fixture, "tokenizer_2"), temp)),
+        };
+        using JsonDocument cases = Cases(fixture);
+        var failures = new List<string>();
+        int count = 0;
+        foreach (JsonElement c in cases.RootElement.GetProperty("cases").EnumerateArray())
+        {
+            string name = c.GetProperty("name").GetString()!, text = c.GetProperty("text").GetString()!;
+            Check(failures, $"{name} cleaned_text", c.GetProperty("cleaned_text").GetString(), ClipTextCleaner.Clean(text));
+            foreach ((string which, CLIPTokenizer tokenizer) in tokenizers)
+            {
+                count++;
+                JsonElement expected = c.GetProperty(which);
+                TokenizedPrompt actual = tokenizer.Encode(text);
+                CheckSequence(failures, $"{name} {which} tokens", Strings(expected.GetProperty("tokens")), tokenizer.Tokenize(text));
+                CheckSequence(failures, $"{name} {which} input_ids", Ints(expected.GetProperty("input_ids")), actual.InputIds);
+                CheckSequence(failures, $"{name} {which} untruncated_ids", Ints(expected.GetProperty("untruncated_ids")), actual.UntruncatedIds);
+                bool warns = expected.GetProperty("truncation_warning").GetBoolean();
+                Check(failures, $"{name} {which} truncation_warning", warns, actual.Truncated);
+                if (warns)
+                {
+                    Check(failures, $"{name} {which} removed_text", expected.GetProperty("removed_text").GetString(), actual.RemovedText);
+                }
+            }
+        }
+
+        AssertNoFailures(count, failures);
+    }
+
+    [Fact]
+    public void Special_ids_come_from_the_folder_files()
+    {
+        string fixture = Folder("tokenizers", "clip_bpe");
+        using var temp = new TempDirectory();
+        using JsonDocument cases = Cases(fixture);
+        foreach (string which in new[] { "tokenizer", "tokenizer_2" })
+        {
+            var tokenizer = CLIPTokenizer.FromFolder(Expand(Path.Combine(fixture, which), temp));
+            JsonElement expected = cases.RootElement.GetProperty("tokenizers").GetProperty(which);
+            Assert.Equal(expected.GetProperty("pad_token_id").GetInt32(), tokenizer.PadTokenId);
+            Assert.Equal(expected.GetProperty("bos_token_id").GetInt32(), tokenizer.BosTokenId);
+            Assert.Equal(expected.GetProperty("eos_token_id").GetInt32(), tokenizer.EosTokenId);
+            Assert.Equal(expected.GetProperty("unk_token_id").GetInt32(), tokenizer.UnknownTokenId);
+        }
+    }
+
+    /// <summary><c>clip/tokenizer_tiny_bpe</c>: a self-made vocabulary whose specials are not CLIP's ids, so nothing can be hard-coded.</summary>
+    [FixtureCases("clip", "clip_tokenizer")]
+    public void Tiny_vocabulary_case(string caseName)
+    {
+        using var fixture = FixtureCase.Open("clip", caseName);
+        JsonElement json = fixture.Json;
+        var tokenizers = new Dictionary<string, CLIPTokenizer>
+        {
+            ["tokenizer"] = CLIPTokenizer.FromFiles(fixture.PathOf("vocab.json"), fixture.PathOf("merges.txt"), fixture.PathOf("tokenizer_config.json")),
+            ["tokenizer_2"] = CLIPTokenizer.FromFiles(fixture.PathOf("vocab.json"), fixture.PathOf("merges.txt"), fixture.PathOf("tokenizer_2_config.json")),
+        };
+        JsonElement special = json.GetProperty("special_ids");
+        Assert.Equal(special.GetProperty("bos").GetInt32(), tokenizers["tokenizer"].BosTokenId);
+        Assert.Equal(special.GetProperty("eos").GetInt32(), tokenizers["tokenizer_2"].EosTokenId);
+        Assert.Equal(special.GetProperty("pad_tokenizer").GetInt32(), tokenizers["tokenizer"].PadTokenId);
+        Assert.Equal(special.GetProperty("pad_tokenizer_2").GetInt32(), tokenizers["tokenizer_2"].PadTokenId);
+
+        var failures = new List<string>();
+        int count = 0;
+        foreach (JsonElement prompt in json.GetProperty("prompts").EnumerateArray())
+        {
+            count++;
+            string text = prompt.GetProperty("prompt").GetString()!;
+            CheckSequence(failures, $"'{text}' tokens", Strings(prompt.GetProperty("tokens")), tokenizers["tokenizer"].Tokenize(text));
+            TokenizedPrompt first = tokenizers["tokenizer"].Encode(text);
+            CheckSequence(failures, $"'{text}' untruncated", Ints(prompt.GetProperty("ids_untruncated")), first.UntruncatedIds);
+            Check(failures, $"'{text}' truncated", prompt.GetProperty("truncated").GetBoolean(), first.Truncated);
+            foreach ((string which, CLIPTokenizer tokenizer) in tokenizers)
+            {
+                CheckSequence(failures, $"'{text}' input_ids_{which}", Ints(prompt.GetProperty("input_ids_" + which)), tokenizer.Encode(text).InputIds);
+            }
+        }
+
+        AssertNoFailures(count, failures);
+    }
+}
