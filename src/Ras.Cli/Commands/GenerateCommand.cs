@@ -6,6 +6,7 @@ using Ras.Errors;
 using Ras.IO.Files;
 using Ras.IO.Images;
 using Ras.Pipelines;
+using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 
@@ -15,32 +16,38 @@ namespace Ras.Cli.Commands;
 internal sealed class GenerateCommand : ICliCommand
 {
     private readonly Argument<string> prompt = new("prompt") { Description = "What to draw." };
-    private readonly Option<string?> model = new("--model") { Description = "Model folder. Default: the built-in ras-shapes model (64×64 procedural shapes)." };
+    private readonly Option<string?> model = new("--model") { Description = "A diffusers pipeline folder (SD3 / SD3.5, ras-shapes) or an SD3-family single-file .safetensors. Default: the built-in ras-shapes model (64×64 procedural shapes)." };
+    private readonly Option<string?> config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder of the same family whose configs and tokenizer files are used (as diffusers' from_single_file(config=…)). Required for the tokenizers." };
     private readonly Option<string> negative = new("--negative-prompt") { Description = "Negative prompt for CFG. Default: empty.", DefaultValueFactory = _ => string.Empty };
-    private readonly Option<int?> width = new("--width") { Description = "Width in pixels (ras-shapes: a multiple of 4 up to 64). Default: the model's native size." };
-    private readonly Option<int?> height = new("--height") { Description = "Height in pixels. Default: the model's native size." };
-    private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default (ras-shapes): {ShapesPipeline.DefaultSteps}." };
-    private readonly Option<double?> guidance = new("--guidance") { Description = $"CFG scale, on when > 1. Default (ras-shapes): {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
-    private readonly Option<long?> seed = new("--seed") { Description = "Seed of the initial noise. Default: random (printed)." };
+    private readonly Option<int?> width = new("--width") { Description = "Width in pixels: a multiple of 16 for SD3 (VAE 8 × patch 2), of 4 for ras-shapes. Default: the model's native size (img2img: the input's, rounded down)." };
+    private readonly Option<int?> height = new("--height") { Description = "Height in pixels (as --width). Default: the model's native size." };
+    private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 {StableDiffusion3Pipeline.DefaultSteps}, ras-shapes {ShapesPipeline.DefaultSteps}." };
+    private readonly Option<double?> guidance = new("--guidance") { Description = $"CFG scale, on when > 1. Default: SD3 {StableDiffusion3Pipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, ras-shapes {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
+    private readonly Option<long?> seed = new("--seed") { Description = "Seed of the initial noise (one randn draw for the whole batch, as diffusers). Default: random (printed)." };
     private readonly Option<int> batch = new("--batch") { Description = "Images of the same prompt; written as OUT-0.png … OUT-(N-1).png. Default: 1.", DefaultValueFactory = _ => 1 };
+    private readonly Option<int?> maxSequenceLength = new("--max-sequence-length") { Description = $"SD3: T5 tokens, 1–{StableDiffusion3Pipeline.MaxT5Length}. Default: {StableDiffusion3Pipeline.DefaultMaxSequenceLength}." };
+    private readonly Option<bool> noT5 = new("--no-t5") { Description = "SD3: skip the T5 encoder (zeros in its place, as diffusers without text_encoder_3); saves its memory and time." };
+    private readonly Option<double?> shift = new("--shift") { Description = "SD3: scheduler shift. Default: the scheduler config's (3.0 for SD3)." };
+    private readonly Option<string?> image = new("--image") { Description = "SD3 image-to-image: the input picture (PNG, JPEG, BMP…), resized to the output size." };
+    private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
     private readonly Option<string> output = new("--out") { Description = "PNG to write. Default: out.png.", DefaultValueFactory = _ => "out.png" };
-    private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (explicit RAS flags override them)." };
-    private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG showing, per token, in how many steps it was computed (blue few, red all)." };
+    private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection); explicit RAS flags override them." };
+    private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG showing, per token, in how many steps it was computed (blue few, red all), over the image." };
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
 
     public Command Build()
     {
-        var command = new Command("generate", "Generate an image from a prompt (default: the built-in ras-shapes model). Dense unless --ras or a RAS flag is given.")
+        var command = new Command("generate", "Generate images from a prompt with an SD3 / SD3.5 checkpoint or the built-in ras-shapes model. Dense unless --ras or a RAS flag is given.")
         {
-            prompt, model, negative, width, height, steps, guidance, seed, batch, output, useRas, heatmap,
+            prompt, model, config, negative, width, height, steps, guidance, seed, batch, maxSequenceLength, noT5, shift, image, strength, output, useRas, heatmap,
         };
         ras.AddTo(command);
         compute.AddTo(command);
         return command;
     }
 
-    public Task<int> RunAsync(ParseResult result, CliContext context)
+    public async Task<int> RunAsync(ParseResult result, CliContext context)
     {
         var device = compute.Apply(result);
         string outPath = result.GetValue(output)!;
@@ -58,64 +65,71 @@ internal sealed class GenerateCommand : ICliCommand
             AtomicFile.EnsureWritable(path);
         }
 
-        string? modelDir = result.GetValue(model);
-        string modelName = modelDir ?? "ras-shapes (built-in)";
-        string folder = modelDir ?? DefaultModel.Folder();
-        if (!ShapesPipeline.IsShapesFolder(folder))
+        if (result.GetValue(strength) is not null && result.GetValue(image) is null)
         {
-            throw new RasInputException($"{folder}: not a model folder this version can generate with (model_index.json must name {ShapesPipeline.ClassName}; SD3 pipelines come with the SD3 text-to-image work)");
+            throw new OptionsException("strength", "applies to image-to-image only; pass --image");
         }
 
-        int stepCount = result.GetValue(steps) ?? ShapesPipeline.DefaultSteps;
-        RasOptions baseRas = result.GetValue(useRas) ? ShapesPipeline.RecommendedRas : new RasOptions();
-        RasOptions rasOptions = ras.Apply(result, baseRas);
+        RgbImage? initImage = result.GetValue(image) is string imagePath ? ImageReader.Read(imagePath) : null;
+        string? modelPath = result.GetValue(model);
+        string modelName = modelPath ?? "ras-shapes (built-in)";
+        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? DefaultModel.Folder(), result.GetValue(config), device);
+        PipelineDefaults defaults = pipeline.Defaults;
+        RasOptions rasOptions = ras.Apply(result, result.GetValue(useRas) ? defaults.RecommendedRas : new RasOptions());
         long seedValue = result.GetValue(seed) ?? InitialNoise.NewSeed();
-        using var pipeline = ShapesPipeline.Load(folder, device);
-        int native = pipeline.Transformer.Config.SampleSize * pipeline.Transformer.Config.PatchSize;
-        var request = new ShapesRequest
+        var request = new ImageRequest
         {
-            Prompts = Enumerable.Repeat(result.GetValue(prompt)!, count).ToList(),
+            Prompts = [result.GetValue(prompt)!],
             NegativePrompt = result.GetValue(negative)!,
+            ImagesPerPrompt = count,
             Seed = seedValue,
-            Steps = stepCount,
-            GuidanceScale = result.GetValue(guidance) ?? ShapesPipeline.DefaultGuidance,
-            Width = result.GetValue(width) ?? native,
-            Height = result.GetValue(height) ?? native,
+            Steps = result.GetValue(steps),
+            GuidanceScale = result.GetValue(guidance),
+            Width = result.GetValue(width),
+            Height = result.GetValue(height),
+            MaxSequenceLength = result.GetValue(maxSequenceLength),
+            SkipT5 = result.GetValue(noT5),
+            Shift = result.GetValue(shift),
+            InitImage = initImage,
+            Strength = result.GetValue(strength) ?? 0.6,
             Ras = rasOptions,
         };
 
-        context.Out.WriteLine($"model:    {modelName}");
-        context.Out.WriteLine($"prompt:   {result.GetValue(prompt)}");
-        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sampler:  {request.Steps} steps, guidance {request.GuidanceScale}, seed {seedValue}, {request.Width}×{request.Height}, batch {count}"));
-        context.Out.WriteLine($"RAS:      {RasFlags.Describe(rasOptions, request.Steps)}");
+        int stepCount = request.Steps ?? defaults.Steps;
+        context.Out.WriteLine($"model:    {pipeline.Description}");
+        context.Out.WriteLine($"prompt:   {request.Prompts[0]}");
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sampler:  {stepCount} steps, guidance {request.GuidanceScale ?? defaults.GuidanceScale}, seed {seedValue}, {request.Width ?? defaults.Width}×{request.Height ?? defaults.Height} (or the input's size), batch {count}"));
+        if (initImage is not null)
+        {
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"image:    {result.GetValue(image)} ({initImage.Width}×{initImage.Height}), strength {request.Strength}"));
+        }
+
+        context.Out.WriteLine($"RAS:      {RasFlags.Describe(rasOptions, stepCount)}");
         context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
 
-        ShapesGeneration generation = pipeline.Generate(request, new ProgressBar(context.Error, "generate"), context.Cancellation);
-        foreach (string word in generation.UnknownWords.Distinct())
+        ImageGeneration generation = await pipeline.GenerateAsync(request, new ProgressBar(context.Error, "denoise "), context.Cancellation).ConfigureAwait(false);
+        foreach (string warning in generation.Warnings)
         {
-            context.Error.WriteLine($"ras: warning: '{word}' is not in the model's vocabulary; it was mapped to the unknown token");
+            context.Error.WriteLine($"ras: warning: {warning}");
         }
 
-        if (generation.Truncated)
-        {
-            context.Error.WriteLine($"ras: warning: the prompt was truncated to {pipeline.Tokenizer.MaxLength} words");
-        }
-
-        string parameters = Parameters(request, modelName, count);
+        string parameters = Parameters(request, generation, modelName);
         for (int i = 0; i < count; i++)
         {
             PngWriter.Write(outputs[i], generation.Images[i], generation.Width, generation.Height, new Dictionary<string, string> { ["parameters"] = parameters });
             if (heatPath is not null)
             {
                 byte[] overlay = ComputeHeatmap.Overlay(generation.Images[i], generation.Width, generation.Height, generation.PatchSize,
-                    generation.TokenComputeCounts[i], request.Steps);
-                PngWriter.Write(heatmaps[i], ImageTensors.Upscale(overlay, generation.Width, generation.Height, 4), generation.Width * 4, generation.Height * 4,
+                    generation.TokenComputeCounts[i], generation.Steps.Count);
+                int factor = Math.Max(1, 256 / Math.Max(generation.Width, generation.Height));
+                PngWriter.Write(heatmaps[i], ImageTensors.Upscale(overlay, generation.Width, generation.Height, factor), generation.Width * factor, generation.Height * factor,
                     new Dictionary<string, string> { ["parameters"] = parameters, ["Comment"] = "RAS compute heatmap: blue = computed in few steps, red = every step" });
             }
         }
 
-        WriteSummary(context.Out, generation, request, outputs, heatmaps);
-        return Task.FromResult(ExitCodes.Ok);
+        WriteSummary(context.Out, generation, outputs, heatmaps);
+        return ExitCodes.Ok;
     }
 
     private static List<string> OutputPaths(string path, int count)
@@ -131,22 +145,28 @@ internal sealed class GenerateCommand : ICliCommand
     }
 
     /// <summary>A1111/Forge-style <c>parameters</c> text: prompt, negative prompt, then one settings line.</summary>
-    private static string Parameters(ShapesRequest request, string modelName, int count) =>
-        string.Create(CultureInfo.InvariantCulture,
-            $"{request.Prompts[0]}\nNegative prompt: {request.NegativePrompt}\nSteps: {request.Steps}, Sampler: Euler (flow matching), CFG scale: {request.GuidanceScale}, Seed: {request.Seed}, Size: {request.Width}x{request.Height}, Batch: {count}, Model: {modelName}, RAS: {RasFlags.Describe(request.Ras, request.Steps)}");
+    private static string Parameters(ImageRequest request, ImageGeneration generation, string modelName)
+    {
+        ResolvedSettings s = generation.Settings;
+        string img2img = request.InitImage is null ? string.Empty
+            : string.Create(CultureInfo.InvariantCulture, $", Denoising strength: {request.Strength}, Steps run: {s.StepsRun}");
+        string t5 = s.MaxSequenceLength is int length ? $", Max sequence length: {length}" : request.SkipT5 ? ", T5: skipped" : string.Empty;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{request.Prompts[0]}\nNegative prompt: {request.NegativePrompt}\nSteps: {s.Steps}, Sampler: Euler (flow matching), Schedule shift: {s.Shift}, CFG scale: {s.GuidanceScale}, Seed: {request.Seed}, Size: {generation.Width}x{generation.Height}, Batch: {request.ImagesPerPrompt}{t5}{img2img}, Model: {modelName}, RAS: {RasFlags.Describe(s.Ras, s.StepsRun)}");
+    }
 
-    private static void WriteSummary(TextWriter o, ShapesGeneration generation, ShapesRequest request, List<string> outputs, List<string> heatmaps)
+    private static void WriteSummary(TextWriter o, ImageGeneration generation, List<string> outputs, List<string> heatmaps)
     {
         int tokens = generation.Width / generation.PatchSize * (generation.Height / generation.PatchSize);
         int sparse = generation.Steps.Count(s => s.Kind == RasStepKind.Sparse);
         long computed = generation.Steps.Sum(s => (long)s.ComputedTokens);
         o.WriteLine($"steps:    {generation.Steps.Count} ({generation.Steps.Count - sparse} dense, {sparse} RAS)");
         o.WriteLine($"tokens:   per step [{string.Join(" ", generation.Steps.Select(s => s.ComputedTokens))}]; {computed}/{(long)tokens * generation.Steps.Count} computed per image");
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"time:     {generation.Elapsed.TotalSeconds:0.00} s"));
+        o.WriteLine("time:     " + string.Join(", ", generation.Timings.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.Value:0.00} s"))));
         o.WriteLine($"wrote:    {string.Join(", ", outputs)}");
         if (heatmaps.Count > 0)
         {
-            o.WriteLine($"heatmap:  {string.Join(", ", heatmaps)}{(request.Ras.Enabled ? string.Empty : " (RAS is off: every token was computed in every step)")}");
+            o.WriteLine($"heatmap:  {string.Join(", ", heatmaps)}{(generation.Settings.Ras.Enabled ? string.Empty : " (RAS is off: every token was computed in every step)")}");
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ras.Pipelines;
 using Ras.Sampling;
 
 namespace Ras.Cli.Terminal;
@@ -7,7 +8,7 @@ namespace Ras.Cli.Terminal;
 /// A one-line progress bar on stderr: steps, tokens computed this step, seconds per step and ETA.
 /// Silent when stderr is not a terminal, so logs and pipes stay clean.
 /// </summary>
-internal sealed class ProgressBar : IProgress<SamplerProgress>
+internal sealed class ProgressBar : IProgress<SamplerProgress>, IProgress<GenerationProgress>
 {
     private const int Width = 24;
     private readonly TextWriter error;
@@ -19,6 +20,32 @@ internal sealed class ProgressBar : IProgress<SamplerProgress>
         this.error = error;
         this.label = label;
         this.enabled = enabled ?? !Console.IsErrorRedirected;
+    }
+
+    /// <summary>Pipeline stages: text encoders and VAE decode as unit counts, denoising as steps.</summary>
+    public void Report(GenerationProgress value)
+    {
+        if (value.Stage == GenerationStage.Denoise)
+        {
+            Report(new SamplerProgress(value.Step - 1, value.Total, value.ComputedTokens, value.TotalTokens, value.Elapsed));
+            return;
+        }
+
+        if (!enabled)
+        {
+            return;
+        }
+
+        string stage = value.Stage == GenerationStage.Encode ? "encode  " : "decode  ";
+        int filled = (int)Math.Round(Width * value.Step / (double)value.Total);
+        error.Write(string.Create(CultureInfo.InvariantCulture,
+            $"\r{stage} [{new string('#', filled)}{new string('.', Width - filled)}] {value.Step}/{value.Total} · {value.Elapsed.TotalSeconds:0.0} s "));
+        if (value.Step == value.Total)
+        {
+            error.WriteLine();
+        }
+
+        error.Flush();
     }
 
     public void Report(SamplerProgress value)

@@ -21,7 +21,7 @@ namespace Ras.Pipelines;
 /// (optionally RAS) directly in pixel space. A model folder mirrors diffusers' layout: <c>model_index.json</c>,
 /// <c>transformer/</c>, <c>text_encoder/</c>, <c>tokenizer/vocab.json</c>, <c>scheduler/</c>.
 /// </summary>
-public sealed class ShapesPipeline : IDisposable
+public sealed class ShapesPipeline : ITextToImagePipeline
 {
     /// <summary>The <c>_class_name</c> in <c>model_index.json</c>.</summary>
     public const string ClassName = "RasShapesPipeline";
@@ -61,6 +61,20 @@ public sealed class ShapesPipeline : IDisposable
 
     /// <summary>The transformer.</summary>
     public SD3Transformer2DModel Transformer { get; }
+
+    /// <inheritdoc />
+    public string Description { get; private init; } = "ras-shapes";
+
+    /// <inheritdoc />
+    public PipelineDefaults Defaults
+    {
+        get
+        {
+            int patch = Transformer.Config.PatchSize;
+            int native = Transformer.Config.SampleSize * patch;
+            return new PipelineDefaults(DefaultSteps, DefaultGuidance, native, native, patch, Transformer.Config.PosEmbedMaxSize * patch, RecommendedRas, SupportsImageToImage: false);
+        }
+    }
 
     /// <summary>The text encoder.</summary>
     public ShapesTextEncoder TextEncoder { get; }
@@ -113,7 +127,7 @@ public sealed class ShapesPipeline : IDisposable
             throw;
         }
 
-        return new ShapesPipeline(transformer, textEncoder, tokenizer, scheduler, ownsModules: true);
+        return new ShapesPipeline(transformer, textEncoder, tokenizer, scheduler, ownsModules: true) { Description = $"ras-shapes ({folder})" };
     }
 
     /// <summary>Writes a model folder with the weights stored as <paramref name="dtype"/> (fp16 for shipping).</summary>
@@ -145,9 +159,60 @@ public sealed class ShapesPipeline : IDisposable
         WriteWeights(Path.Combine(folder, "text_encoder", "model.safetensors"), textEncoder, dtype);
     }
 
+    /// <inheritdoc />
+    public Task<ImageGeneration> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        foreach ((bool given, string option) in new[]
+        {
+            (request.InitImage is not null, "image"), (request.MaxSequenceLength is not null, "max-sequence-length"),
+            (request.SkipT5, "no-t5"), (request.Shift is not null, "shift"),
+        })
+        {
+            if (given)
+            {
+                throw new OptionsException(option, "is not available for the ras-shapes model");
+            }
+        }
+
+        if (request.ImagesPerPrompt < 1)
+        {
+            throw new OptionsException("batch", $"must be at least 1, found {request.ImagesPerPrompt}");
+        }
+
+        PipelineDefaults defaults = Defaults;
+        var shapes = new ShapesRequest
+        {
+            Prompts = [.. request.Prompts.SelectMany(p => Enumerable.Repeat(p, request.ImagesPerPrompt))],
+            NegativePrompt = request.NegativePrompt,
+            Seed = request.Seed,
+            Steps = request.Steps ?? defaults.Steps,
+            GuidanceScale = request.GuidanceScale ?? defaults.GuidanceScale,
+            Width = request.Width ?? defaults.Width,
+            Height = request.Height ?? defaults.Height,
+            Ras = request.Ras,
+        };
+        return Task.Run(() =>
+        {
+            ShapesGeneration result = Generate(shapes, SynchronousProgress.ForDenoise(progress), request.Preview, cancellationToken);
+            var warnings = result.UnknownWords.Distinct().Select(w => $"'{w}' is not in the model's vocabulary; it was mapped to the unknown token").ToList();
+            if (result.Truncated)
+            {
+                warnings.Add($"the prompt was truncated to {Tokenizer.MaxLength} words");
+            }
+
+            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps, shapes.GuidanceScale, Scheduler.Config.Shift, null, shapes.Ras);
+            return new ImageGeneration(result.Images, result.Width, result.Height, settings, result.Steps, result.TokenComputeCounts, result.PatchSize,
+                warnings, new Dictionary<string, double> { ["denoise"] = result.Elapsed.TotalSeconds });
+        }, cancellationToken);
+    }
+
     /// <summary>Generates one image per prompt.</summary>
     /// <exception cref="OptionsException">Invalid size, steps or RAS options.</exception>
-    public ShapesGeneration Generate(ShapesRequest request, IProgress<SamplerProgress>? progress = null, CancellationToken cancellationToken = default)
+    public ShapesGeneration Generate(ShapesRequest request, IProgress<SamplerProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        Generate(request, progress, preview: false, cancellationToken);
+
+    private ShapesGeneration Generate(ShapesRequest request, IProgress<SamplerProgress>? progress, bool preview, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         int patch = Transformer.Config.PatchSize;
@@ -159,7 +224,12 @@ public sealed class ShapesPipeline : IDisposable
             throw new OptionsException("prompt", "at least one prompt is needed");
         }
 
-        var sampler = new SamplerOptions { Steps = request.Steps, GuidanceScale = request.GuidanceScale };
+        var sampler = new SamplerOptions
+        {
+            Steps = request.Steps,
+            GuidanceScale = request.GuidanceScale,
+            Preview = preview ? latents => new LatentPreview(request.Width, request.Height, ImageTensors.ToRgbBytes(latents[0])) : null,
+        };
         sampler.Validate();
         RasPlan.Create(request.Ras, sampler.Steps, request.Height / patch, request.Width / patch);
 

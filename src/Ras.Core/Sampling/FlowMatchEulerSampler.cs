@@ -43,7 +43,7 @@ public static class FlowMatchEulerSampler
                 options.UsesGuidance ? "guidance > 1 needs negative (unconditional) prompt embeddings" : "conditioning was prepared for guidance but guidance ≤ 1");
         }
 
-        FlowMatchSchedule schedule = scheduler.SetTimesteps(options.Steps);
+        FlowMatchSchedule schedule = scheduler.SetTimesteps(options.Steps).From(options.StartStep);
         var run = new SamplingRun(schedule, initialLatents.shape, denoiser.PatchSize, copies, initialLatents.device);
         observer?.OnStart(run);
         var clock = Stopwatch.StartNew();
@@ -64,7 +64,17 @@ public static class FlowMatchEulerSampler
                 latents.Dispose();
                 latents = next;
                 NativeHeap.Trim();
-                progress?.Report(new SamplerProgress(i, schedule.Steps, observer?.ComputedTokens(i) ?? run.TokenCount, run.TokenCount, clock.Elapsed));
+                if (progress is not null)
+                {
+                    LatentPreview? preview = null;
+                    if (options.Preview is not null)
+                    {
+                        using var previewScope = NewDisposeScope();
+                        preview = options.Preview(latents);
+                    }
+
+                    progress.Report(new SamplerProgress(i, schedule.Steps, observer?.ComputedTokens(i) ?? run.TokenCount, run.TokenCount, clock.Elapsed, preview));
+                }
             }
 
             return latents;

@@ -1,4 +1,5 @@
 using Ras.Errors;
+using static TorchSharp.torch;
 
 namespace Ras.Sampling;
 
@@ -11,6 +12,15 @@ public sealed record SamplerOptions
     /// <summary>Classifier-free guidance scale; guidance is on when it is above 1. Default 7.0, as the SD3 pipeline.</summary>
     public double GuidanceScale { get; init; } = 7.0;
 
+    /// <summary>
+    /// First step to run (0 = text-to-image). Image-to-image starts later, from latents noised to that step's sigma,
+    /// and runs <c>Steps − StartStep</c> steps; RAS step numbers then count from the first step run.
+    /// </summary>
+    public int StartStep { get; init; }
+
+    /// <summary>Optional per-step preview of the latents (called inside the step, on the updated latents); null for none.</summary>
+    public Func<Tensor, LatentPreview>? Preview { get; init; }
+
     /// <summary>True when classifier-free guidance is used (<see cref="GuidanceScale"/> &gt; 1).</summary>
     public bool UsesGuidance => GuidanceScale > 1.0;
 
@@ -20,6 +30,11 @@ public sealed record SamplerOptions
         if (Steps < 1)
         {
             throw new OptionsException("steps", $"must be at least 1, found {Steps}");
+        }
+
+        if (StartStep < 0 || StartStep >= Steps)
+        {
+            throw new OptionsException("strength", $"leaves no step to run (start step {StartStep} of {Steps}); use a larger strength or more steps");
         }
 
         if (!double.IsFinite(GuidanceScale) || GuidanceScale < 0)

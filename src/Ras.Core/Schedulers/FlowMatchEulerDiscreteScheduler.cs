@@ -10,6 +10,17 @@ public sealed record FlowMatchSchedule(float[] Sigmas, float[] Timesteps)
 {
     /// <summary>Number of denoising steps.</summary>
     public int Steps => Timesteps.Length;
+
+    /// <summary>
+    /// The schedule from step <paramref name="startStep"/> on (diffusers' img2img <c>timesteps[t_start:]</c> with
+    /// <c>set_begin_index(t_start)</c>): the remaining timesteps and their sigmas, still ending with 0.
+    /// </summary>
+    public FlowMatchSchedule From(int startStep)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(startStep);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(startStep, Steps);
+        return startStep == 0 ? this : new FlowMatchSchedule(Sigmas[startStep..], Timesteps[startStep..]);
+    }
 }
 
 /// <summary>

@@ -1,0 +1,33 @@
+using Ras.RegionAdaptive;
+
+namespace Ras.Pipelines;
+
+/// <summary>
+/// A text-to-image pipeline of any family. Generation runs on a worker thread; progress is reported per stage
+/// and per sampler step, and cancellation is honoured between steps.
+/// </summary>
+public interface ITextToImagePipeline : IDisposable
+{
+    /// <summary>Family and source, for messages (e.g. <c>SD3 (folder /models/sd3)</c>).</summary>
+    string Description { get; }
+
+    /// <summary>The family's defaults.</summary>
+    PipelineDefaults Defaults { get; }
+
+    /// <summary>Generates the images of <paramref name="request"/>.</summary>
+    /// <exception cref="Errors.OptionsException">An invalid or unsupported setting (the message names it).</exception>
+    /// <exception cref="Errors.RasInputException">A component that cannot be loaded.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    Task<ImageGeneration> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A family's defaults and limits.</summary>
+/// <param name="Steps">Default denoising steps.</param>
+/// <param name="GuidanceScale">Default CFG scale.</param>
+/// <param name="Width">Native width in pixels.</param>
+/// <param name="Height">Native height in pixels.</param>
+/// <param name="SizeMultiple">Width and height must be multiples of this (VAE factor × patch size).</param>
+/// <param name="MaxSize">Largest edge the position table covers.</param>
+/// <param name="RecommendedRas">What <c>--ras</c> turns on; explicit options override it.</param>
+/// <param name="SupportsImageToImage">True when <see cref="ImageRequest.InitImage"/> is accepted.</param>
+public sealed record PipelineDefaults(int Steps, double GuidanceScale, int Width, int Height, int SizeMultiple, int MaxSize, RasOptions RecommendedRas, bool SupportsImageToImage);

@@ -1,0 +1,56 @@
+using Ras.IO.Images;
+using Ras.RegionAdaptive;
+
+namespace Ras.Pipelines;
+
+/// <summary>
+/// What to generate, for any <see cref="ITextToImagePipeline"/>. Null settings take the pipeline's defaults
+/// (<see cref="ITextToImagePipeline.Defaults"/>); options a family does not have are rejected by it.
+/// </summary>
+public sealed record ImageRequest
+{
+    /// <summary>Prompts; each produces <see cref="ImagesPerPrompt"/> images, in order (p0, p0, p1, …).</summary>
+    public required IReadOnlyList<string> Prompts { get; init; }
+
+    /// <summary>Negative prompt (one for all prompts), used with guidance. Default "".</summary>
+    public string NegativePrompt { get; init; } = string.Empty;
+
+    /// <summary>Images per prompt. Default 1.</summary>
+    public int ImagesPerPrompt { get; init; } = 1;
+
+    /// <summary>Seed of the single initial-noise draw for the whole batch (diffusers' latents for the same seed).</summary>
+    public long Seed { get; init; }
+
+    /// <summary>Denoising steps; null = the pipeline's default.</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Classifier-free guidance scale (on when > 1); null = the pipeline's default.</summary>
+    public double? GuidanceScale { get; init; }
+
+    /// <summary>Width in pixels; null = the model's native size (or the init image's).</summary>
+    public int? Width { get; init; }
+
+    /// <summary>Height in pixels; null = the model's native size (or the init image's).</summary>
+    public int? Height { get; init; }
+
+    /// <summary>RAS settings; dense by default. Start from <see cref="PipelineDefaults.RecommendedRas"/> for the family's recommendation.</summary>
+    public RasOptions Ras { get; init; } = new();
+
+    /// <summary>T5 sequence length (SD3: ≤ 512, default 256); null = the pipeline's default.</summary>
+    public int? MaxSequenceLength { get; init; }
+
+    /// <summary>Scheduler shift override; null = the scheduler config's.</summary>
+    public double? Shift { get; init; }
+
+    /// <summary>Skip the T5 encoder (zeros in its place, as diffusers without <c>text_encoder_3</c>).</summary>
+    public bool SkipT5 { get; init; }
+
+    /// <summary>Image-to-image input (resized to the output size when they differ); null for text-to-image.</summary>
+    public RgbImage? InitImage { get; init; }
+
+    /// <summary>Image-to-image strength in (0, 1]: the share of the schedule that is run; 1 = from pure noise. Default 0.6, as diffusers.</summary>
+    public double Strength { get; init; } = 0.6;
+
+    /// <summary>Attach a rough picture of the latents to every step's progress report.</summary>
+    public bool Preview { get; init; }
+}

@@ -1,0 +1,145 @@
+using Ras.Errors;
+using Ras.IO.Images;
+using Ras.Pipelines;
+using Ras.Pipelines.SD3;
+using Ras.RegionAdaptive;
+using Ras.Tests.TestSupport;
+
+namespace Ras.Tests.Pipelines;
+
+/// <summary>The SD3 pipeline end to end on a tiny random-weight folder with real file, key and config names.</summary>
+[Collection(SerialCollection.Name)]
+public sealed class StableDiffusion3PipelineTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+    private readonly string folder;
+
+    public StableDiffusion3PipelineTests()
+    {
+        string spiece = Path.Combine(RepositoryPaths.FixturesRoot, "tokenizers", "t5_spm", "test_sentencepiece.model");
+        folder = TinyPipelines.WriteSd3Pipeline(temp.File("sd3"), File.Exists(spiece) ? spiece : null);
+    }
+
+    public void Dispose() => temp.Dispose();
+
+    private static ImageRequest Request(int steps = 6, RasOptions? ras = null) => new()
+    {
+        Prompts = ["a red circle"], NegativePrompt = "blurry", Seed = 42, Steps = steps, Width = 32, Height = 24, Ras = ras ?? new RasOptions(),
+    };
+
+    [Fact]
+    public async Task Text_to_image_is_deterministic_and_reports_every_stage()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        Assert.True(pipeline.HasT5, "the fixture's SentencePiece model should give the tiny pipeline a T5 tower");
+        var reports = new List<GenerationProgress>();
+        ImageGeneration first = await pipeline.GenerateAsync(Request(), new SynchronousRecorder(reports));
+        ImageGeneration second = await pipeline.GenerateAsync(Request());
+
+        Assert.Equal((32, 24), (first.Width, first.Height));
+        Assert.Equal(32 * 24 * 3, first.Images[0].Length);
+        Assert.Equal(first.Images[0], second.Images[0]);
+        Assert.True(first.Images[0].Distinct().Count() > 10, "the image should not be flat");
+        Assert.Equal(256, first.Settings.MaxSequenceLength);
+        Assert.Equal([1, 2, 3], reports.Where(r => r.Stage == GenerationStage.Encode).Select(r => r.Step));
+        Assert.Equal(Enumerable.Range(1, 6), reports.Where(r => r.Stage == GenerationStage.Denoise).Select(r => r.Step));
+        Assert.Equal([1], reports.Where(r => r.Stage == GenerationStage.Decode).Select(r => r.Step));
+    }
+
+    [Fact]
+    public async Task Seed_prompt_and_t5_each_change_the_image()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        byte[] baseline = (await pipeline.GenerateAsync(Request())).Images[0];
+        Assert.NotEqual(baseline, (await pipeline.GenerateAsync(Request() with { Seed = 43 })).Images[0]);
+        Assert.NotEqual(baseline, (await pipeline.GenerateAsync(Request() with { Prompts = ["a blue square"] })).Images[0]);
+        ImageGeneration noT5 = await pipeline.GenerateAsync(Request() with { SkipT5 = true });
+        Assert.Null(noT5.Settings.MaxSequenceLength);
+        Assert.NotEqual(baseline, noT5.Images[0]);
+    }
+
+    [Fact]
+    public async Task Ras_ratio_one_is_dense_and_ras_computes_fewer_tokens()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        ImageGeneration dense = await pipeline.GenerateAsync(Request(8));
+        ImageGeneration ratioOne = await pipeline.GenerateAsync(Request(8, StableDiffusion3Pipeline.RecommendedRas with { SampleRatio = 1.0 }));
+        ImageGeneration ras = await pipeline.GenerateAsync(Request(8, StableDiffusion3Pipeline.RecommendedRas with { SchedulerStartStep = 2, ErrorResetSteps = [] }));
+
+        Assert.Equal(dense.Images[0], ratioOne.Images[0]);
+        Assert.All(dense.Steps, s => Assert.Equal(48, s.ComputedTokens));
+        // Official split of the 24 skipped tokens: int(24·0.7) + int(24·0.3) = 16 + 7, so 25 of 48 are computed.
+        Assert.Equal([48, 48, 25, 25, 25, 25, 25, 25], ras.Steps.Select(s => s.ComputedTokens));
+        Assert.Equal(dense.Steps.Take(2).Select(s => s.ComputedTokens), ras.Steps.Take(2).Select(s => s.ComputedTokens));
+        Assert.NotEqual(dense.Images[0], ras.Images[0]);
+        Assert.Equal(48, ras.TokenComputeCounts[0].Length);
+    }
+
+    [Fact]
+    public async Task Batch_writes_images_in_prompt_order_with_one_noise_draw()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        ImageGeneration batch = await pipeline.GenerateAsync(Request() with { Prompts = ["a red circle", "a blue square"], ImagesPerPrompt = 2 });
+        Assert.Equal(4, batch.Images.Count);
+        Assert.Equal(4, batch.TokenComputeCounts.Length);
+        Assert.Equal(4, batch.Images.Distinct(new BytesComparer()).Count());
+    }
+
+    [Fact]
+    public async Task Image_to_image_runs_the_strengths_share_and_strength_one_equals_text_to_image()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        var input = new RgbImage(Enumerable.Range(0, 40 * 30 * 3).Select(i => (byte)(i * 7 % 256)).ToArray(), 40, 30);
+        ImageGeneration text = await pipeline.GenerateAsync(Request(10));
+        ImageGeneration full = await pipeline.GenerateAsync(Request(10) with { InitImage = input, Strength = 1.0 });
+        ImageGeneration half = await pipeline.GenerateAsync(Request(10) with { InitImage = input, Strength = 0.45 });
+
+        Assert.Equal(text.Images[0], full.Images[0]);
+        Assert.Equal(10, full.Steps.Count);
+        // diffusers get_timesteps: t_start = int(max(10 − min(10·0.45, 10), 0)) = int(5.5) = 5, so 5 of 10 steps run.
+        Assert.Equal((10, 5), (half.Settings.Steps, half.Settings.StepsRun));
+        Assert.Equal(5, half.Steps.Count);
+        Assert.NotEqual(text.Images[0], half.Images[0]);
+    }
+
+    [Fact]
+    public async Task Invalid_requests_name_the_option()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        Assert.Equal("width", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { Width = 30 }))).Option);
+        Assert.Equal("max-sequence-length", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { MaxSequenceLength = 513 }))).Option);
+        Assert.Equal("strength", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { InitImage = new RgbImage(new byte[12], 2, 2), Strength = 0 }))).Option);
+        Assert.Equal("prompt", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { Prompts = [] }))).Option);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_between_steps()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        using var cancel = new CancellationTokenSource();
+        var progress = new SynchronousRecorder([], r =>
+        {
+            if (r.Stage == GenerationStage.Denoise && r.Step == 2)
+            {
+                cancel.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pipeline.GenerateAsync(Request(), progress, cancel.Token));
+    }
+
+    private sealed class SynchronousRecorder(List<GenerationProgress> reports, Action<GenerationProgress>? onReport = null) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value)
+        {
+            reports.Add(value);
+            onReport?.Invoke(value);
+        }
+    }
+
+    private sealed class BytesComparer : IEqualityComparer<byte[]>
+    {
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => obj.Length;
+    }
+}
