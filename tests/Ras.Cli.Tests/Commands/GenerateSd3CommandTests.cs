@@ -1,0 +1,74 @@
+using System.Text;
+using Ras.IO.Images;
+using Ras.Tests.TestSupport;
+
+namespace Ras.Cli.Tests.Commands;
+
+/// <summary><c>ras generate</c> on a tiny SD3 pipeline folder (no T5, so no fixture is needed).</summary>
+public sealed class GenerateSd3CommandTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+    private readonly string model;
+
+    public GenerateSd3CommandTests()
+    {
+        model = TinyPipelines.WriteSd3Pipeline(temp.File("sd3"));
+    }
+
+    public void Dispose() => temp.Dispose();
+
+    [Fact]
+    public void Sd3_folder_generates_a_batch_with_parameters_and_heatmaps()
+    {
+        var result = CliRunner.Run("generate", "a cat", "--model", model, "--steps", "6", "--seed", "3", "--width", "32", "--height", "16",
+            "--batch", "2", "--ras", "--scheduler-start-step", "2", "--error-reset-steps", "", "--out", temp.File("cat.png"), "--heatmap", temp.File("heat.png"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        foreach (string name in new[] { "cat-0.png", "cat-1.png", "heat-0.png", "heat-1.png" })
+        {
+            Assert.True(File.Exists(temp.File(name)), name);
+        }
+
+        RgbImage image = ImageReader.Read(temp.File("cat-0.png"));
+        Assert.Equal((32, 16), (image.Width, image.Height));
+        string text = Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("cat-1.png")));
+        Assert.Contains("parameters\0a cat\nNegative prompt: \nSteps: 6", text, StringComparison.Ordinal);
+        Assert.Contains("Seed: 3, Size: 32x16, Batch: 2", text, StringComparison.Ordinal);
+        Assert.Contains("scheduler-start-step 2", text, StringComparison.Ordinal);
+        Assert.Contains("SD3 (folder", result.Out, StringComparison.Ordinal);
+        Assert.Contains("steps:    6 (2 dense, 4 RAS)", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Image_to_image_runs_the_strengths_share_of_the_steps()
+    {
+        var input = CliRunner.Run("generate", "a dog", "--model", model, "--steps", "2", "--width", "32", "--height", "32", "--out", temp.File("in.png"));
+        Assert.True(input.ExitCode == 0, input.Error);
+        var result = CliRunner.Run("generate", "a dog", "--model", model, "--steps", "10", "--image", temp.File("in.png"), "--strength", "0.3", "--out", temp.File("out.png"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("steps:    3 (3 dense, 0 RAS)", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Denoising strength: 0.3, Steps run: 3", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("out.png"))), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("width", "--width", "18")]
+    [InlineData("max-sequence-length", "--max-sequence-length", "0")]
+    [InlineData("strength", "--strength", "0.5")]
+    [InlineData("shift", "--shift", "-1")]
+    public void Bad_sd3_options_exit_2_naming_the_option_and_write_nothing(string named, string flag, string value)
+    {
+        var result = CliRunner.Run("generate", "a cat", "--model", model, "--steps", "2", flag, value, "--out", temp.File("x.png"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(named, result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(temp.File("x.png")));
+    }
+
+    [Fact]
+    public void Missing_tokenizer_folder_is_a_clear_error()
+    {
+        Directory.Delete(Path.Combine(model, "tokenizer_2"), recursive: true);
+        var result = CliRunner.Run("generate", "a cat", "--model", model, "--steps", "1", "--out", temp.File("x.png"));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("tokenizer_2", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(temp.File("x.png")));
+    }
+}
