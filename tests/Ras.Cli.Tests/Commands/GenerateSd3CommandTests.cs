@@ -63,6 +63,46 @@ public sealed class GenerateSd3CommandTests : IDisposable
     }
 
     [Fact]
+    public void Prompt_over_the_token_limit_is_truncated_with_a_warning()
+    {
+        // The tiny vocabulary has no merges: one token per character, so 100 characters exceed CLIP's 75.
+        string prompt = string.Concat(Enumerable.Repeat("abcd ", 20));
+        var result = CliRunner.Run("generate", prompt, "--model", model, "--steps", "1", "--out", temp.File("long.png"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("ras: warning: The following part of your input was truncated because CLIP can only handle sequences up to 77 tokens:", result.Error, StringComparison.Ordinal);
+        Assert.True(File.Exists(temp.File("long.png")));
+    }
+
+    [Theory]
+    [InlineData("vae")]
+    [InlineData("text_encoder")]
+    public void Missing_component_folder_exits_2_naming_it(string component)
+    {
+        Directory.Delete(Path.Combine(model, component), recursive: true);
+        var result = CliRunner.Run("generate", "a cat", "--model", model, "--steps", "1", "--out", temp.File("x.png"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(component + "/", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(temp.File("x.png")));
+    }
+
+    [Fact]
+    public void Folder_of_another_pipeline_exits_2_naming_its_class()
+    {
+        File.WriteAllText(Path.Combine(model, "model_index.json"), "{\"_class_name\": \"StableDiffusionXLPipeline\"}");
+        var result = CliRunner.Run("generate", "a cat", "--model", model, "--out", temp.File("x.png"));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("StableDiffusionXLPipeline", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unwritable_output_exits_2_before_any_work()
+    {
+        var result = CliRunner.Run("generate", "a cat", "--model", model, "--out", "/proc/ras-cannot-write/x.png");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("/proc/ras-cannot-write", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Missing_tokenizer_folder_is_a_clear_error()
     {
         Directory.Delete(Path.Combine(model, "tokenizer_2"), recursive: true);

@@ -27,7 +27,7 @@ public sealed class SD3SingleFilePipelineTests : IDisposable
     public void Dispose() => temp.Dispose();
 
     /// <summary>The folder's weights in Stability's key layout, merged into one file.</summary>
-    private string WriteSingleFile(string source, string path)
+    private string WriteSingleFile(string source, string path, bool withTextEncoders = true)
     {
         using var scope = NewDisposeScope();
         var tensors = new Dictionary<string, Tensor>();
@@ -43,8 +43,12 @@ public sealed class SD3SingleFilePipelineTests : IDisposable
             Merge(tensors, temp.File("v.safetensors"), string.Empty);
         }
 
-        Merge(tensors, Path.Combine(source, "text_encoder", "model.safetensors"), "text_encoders.clip_l.transformer.");
-        Merge(tensors, Path.Combine(source, "text_encoder_2", "model.safetensors"), "text_encoders.clip_g.transformer.");
+        if (withTextEncoders)
+        {
+            Merge(tensors, Path.Combine(source, "text_encoder", "model.safetensors"), "text_encoders.clip_l.transformer.");
+            Merge(tensors, Path.Combine(source, "text_encoder_2", "model.safetensors"), "text_encoders.clip_g.transformer.");
+        }
+
         SafetensorsWriter.Write(path, tensors);
         return path;
     }
@@ -68,6 +72,16 @@ public sealed class SD3SingleFilePipelineTests : IDisposable
         ImageGeneration expected = await fromFolder.GenerateAsync(request);
         ImageGeneration actual = await fromFile.GenerateAsync(request);
         Assert.Equal(expected.Images[0], actual.Images[0]);
+    }
+
+    [Fact]
+    public async Task Text_encoders_missing_from_the_file_come_from_the_config_folder()
+    {
+        string bare = WriteSingleFile(folder, temp.File("sd3_bare.safetensors"), withTextEncoders: false);
+        var request = new ImageRequest { Prompts = ["a star"], Seed = 5, Steps = 2, Width = 16, Height = 16 };
+        using var fromFolder = TextToImagePipeline.Open(folder);
+        using var fromFile = TextToImagePipeline.Open(bare, configFolder: folder);
+        Assert.Equal((await fromFolder.GenerateAsync(request)).Images[0], (await fromFile.GenerateAsync(request)).Images[0]);
     }
 
     [Fact]

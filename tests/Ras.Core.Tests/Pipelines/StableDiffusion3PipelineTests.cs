@@ -4,23 +4,28 @@ using Ras.Pipelines;
 using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Tests.TestSupport;
+using Xunit.Abstractions;
 
 namespace Ras.Tests.Pipelines;
 
 /// <summary>The SD3 pipeline end to end on a tiny random-weight folder with real file, key and config names.</summary>
 [Collection(SerialCollection.Name)]
-public sealed class StableDiffusion3PipelineTests : IDisposable
+public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDirectory temp = new();
-    private readonly string folder;
+    private readonly string folder = TinyPipelines.WriteSd3Pipeline(Path.Combine(Path.GetTempPath(), $"ras-sd3-{Guid.NewGuid():N}"), Spiece());
 
-    public StableDiffusion3PipelineTests()
+    private static string? Spiece()
     {
         string spiece = Path.Combine(RepositoryPaths.FixturesRoot, "tokenizers", "t5_spm", "test_sentencepiece.model");
-        folder = TinyPipelines.WriteSd3Pipeline(temp.File("sd3"), File.Exists(spiece) ? spiece : null);
+        return File.Exists(spiece) ? spiece : null;
     }
 
-    public void Dispose() => temp.Dispose();
+    public void Dispose()
+    {
+        temp.Dispose();
+        Directory.Delete(folder, recursive: true);
+    }
 
     private static ImageRequest Request(int steps = 6, RasOptions? ras = null) => new()
     {
@@ -76,6 +81,26 @@ public sealed class StableDiffusion3PipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Ras_latents_equal_dense_latents_until_the_first_ras_step()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        var dense = new List<GenerationProgress>();
+        var ras = new List<GenerationProgress>();
+        await pipeline.GenerateAsync(Request(8) with { Preview = true }, new SynchronousRecorder(dense));
+        await pipeline.GenerateAsync(Request(8, StableDiffusion3Pipeline.RecommendedRas with { SchedulerStartStep = 3, ErrorResetSteps = [] }) with { Preview = true },
+            new SynchronousRecorder(ras));
+        byte[][] Previews(List<GenerationProgress> reports) => reports.Where(r => r.Stage == GenerationStage.Denoise).Select(r => r.Preview!.Rgb).ToArray();
+        byte[][] d = Previews(dense), r = Previews(ras);
+        Assert.Equal(8, d.Length);
+        for (int step = 0; step < 3; step++)
+        {
+            Assert.True(d[step].AsSpan().SequenceEqual(r[step]), $"step {step} runs dense in both");
+        }
+
+        Assert.False(d[3].AsSpan().SequenceEqual(r[3]), "step 3 is the first RAS step");
+    }
+
+    [Fact]
     public async Task Batch_writes_images_in_prompt_order_with_one_noise_draw()
     {
         using var pipeline = StableDiffusion3Pipeline.Open(folder);
@@ -100,6 +125,39 @@ public sealed class StableDiffusion3PipelineTests : IDisposable
         Assert.Equal((10, 5), (half.Settings.Steps, half.Settings.StepsRun));
         Assert.Equal(5, half.Steps.Count);
         Assert.NotEqual(text.Images[0], half.Images[0]);
+    }
+
+    [Fact]
+    public async Task Low_strength_stays_close_to_the_vae_round_trip_of_the_input()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        var input = new RgbImage(Enumerable.Range(0, 32 * 24 * 3).Select(i => (byte)((i / 3 % 32) * 8)).ToArray(), 32, 24);
+        byte[] roundTrip = VaeRoundTrip(input);
+        ImageGeneration low = await pipeline.GenerateAsync(Request(20) with { InitImage = input, Strength = 0.1 });
+        ImageGeneration text = await pipeline.GenerateAsync(Request(20));
+        double lowPsnr = Ras.Evaluation.ImageMetrics.Psnr(roundTrip, low.Images[0]);
+        double textPsnr = Ras.Evaluation.ImageMetrics.Psnr(roundTrip, text.Images[0]);
+        output.WriteLine($"PSNR to the input's VAE round trip: strength 0.1 → {lowPsnr:0.0} dB, text-to-image → {textPsnr:0.0} dB");
+        Assert.True(lowPsnr > textPsnr + 3, $"strength 0.1 ({lowPsnr:0.0} dB) should stay much closer to the input than text-to-image ({textPsnr:0.0} dB)");
+    }
+
+    [Fact]
+    public async Task Strength_that_leaves_no_step_is_an_error()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        var input = new RgbImage(new byte[32 * 24 * 3], 32, 24);
+        var error = await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request(10) with { InitImage = input, Strength = 1e-17 }));
+        Assert.Equal("strength", error.Option);
+        Assert.Contains("no step", error.Message, StringComparison.Ordinal);
+    }
+
+    private byte[] VaeRoundTrip(RgbImage image)
+    {
+        using var vae = Ras.Models.Vae.AutoencoderKL.FromPretrained(Path.Combine(folder, "vae"));
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var inference = TorchSharp.torch.inference_mode();
+        using var posterior = vae.Encode(ImageTensors.FromRgb(image, image.Width, image.Height));
+        return ImageTensors.ToRgbBytes(vae.Decode(posterior.Mean)[0]);
     }
 
     [Fact]

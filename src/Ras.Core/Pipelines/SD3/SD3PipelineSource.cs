@@ -17,13 +17,17 @@ namespace Ras.Pipelines.SD3;
 /// <c>first_stage_model.*</c> and <c>text_encoders.{clip_l,clip_g,t5xxl}.transformer.*</c>). For a single file,
 /// configs come from <c>--config DIR</c> (a diffusers folder of the same family, like diffusers'
 /// <c>from_single_file(config=…)</c>) or are inferred from tensor shapes and the family's standard settings;
-/// tokenizer files must come from the config folder. Components are loaded on demand, so a caller can free
+/// tokenizer files must come from the config folder, and components the file lacks (e.g. <c>sd3_medium.safetensors</c>
+/// has no text encoders) are loaded from the config folder's weights. Components are loaded on demand, so a caller can free
 /// each one when its stage is done.
 /// </summary>
 public sealed class SD3PipelineSource : IDisposable
 {
     /// <summary>The diffusers class name of an SD3 pipeline folder.</summary>
     public const string ClassName = "StableDiffusion3Pipeline";
+
+    /// <summary>Component folders every SD3 pipeline folder has (T5 is optional, as in diffusers).</summary>
+    private static readonly string[] RequiredComponents = ["transformer", "vae", "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "scheduler"];
 
     private const string ClipLPrefix = "text_encoders.clip_l.transformer.";
     private const string ClipGPrefix = "text_encoders.clip_g.transformer.";
@@ -53,7 +57,7 @@ public sealed class SD3PipelineSource : IDisposable
     /// <summary>True when a T5 encoder is available (SD3 runs without one: zeros, as diffusers).</summary>
     public bool HasT5 => singleFile is null
         ? Directory.Exists(System.IO.Path.Combine(Folder!, "text_encoder_3"))
-        : singleFile.Contains(T5Prefix + "shared.weight") || singleFile.Contains(T5Prefix + "encoder.embed_tokens.weight");
+        : singleFile.Contains(T5Prefix + "shared.weight") || singleFile.Contains(T5Prefix + "encoder.embed_tokens.weight") || ConfigWeights("text_encoder_3") is not null;
 
     /// <summary>Opens <paramref name="path"/> (a diffusers SD3 folder or a single <c>.safetensors</c> file).</summary>
     /// <exception cref="RasInputException">Not an SD3 pipeline, a malformed file, or a config folder of another family.</exception>
@@ -67,6 +71,12 @@ public sealed class SD3PipelineSource : IDisposable
         if (Directory.Exists(path))
         {
             RequireSD3Folder(path, "model");
+            string[] missing = RequiredComponents.Where(c => !Directory.Exists(System.IO.Path.Combine(path, c))).ToArray();
+            if (missing.Length > 0)
+            {
+                throw new RasInputException($"{path}: component folder(s) {string.Join(", ", missing.Select(m => m + "/"))} missing (an SD3 pipeline needs {string.Join(", ", RequiredComponents)})");
+            }
+
             return new SD3PipelineSource(path, path, null, null);
         }
 
@@ -123,7 +133,8 @@ public sealed class SD3PipelineSource : IDisposable
 
         if (!VaeLdmConverter.Matches(singleFile))
         {
-            throw new RasInputException($"{Path}: this single file has no VAE (first_stage_model.*); use a file that includes one or a diffusers folder");
+            return ConfigWeights("vae") is string vae ? AutoencoderKL.FromPretrained(vae, device)
+                : throw new RasInputException($"{Path}: this single file has no VAE (first_stage_model.*); pass --config DIR with a diffusers SD3 folder that has vae/ weights, or use a file that includes one");
         }
 
         AutoencoderKLConfig config = VaeConfig();
@@ -147,6 +158,11 @@ public sealed class SD3PipelineSource : IDisposable
         if (singleFile is null)
         {
             return T5EncoderModel.FromPretrained(Component("text_encoder_3"), device);
+        }
+
+        if (!singleFile.Contains(T5Prefix + "shared.weight") && !singleFile.Contains(T5Prefix + "encoder.embed_tokens.weight"))
+        {
+            return T5EncoderModel.FromPretrained(ConfigWeights("text_encoder_3")!, device);
         }
 
         T5Config config = ConfigPath("text_encoder_3", "config.json") is string path ? T5Config.Load(path) : InferT5();
@@ -208,6 +224,18 @@ public sealed class SD3PipelineSource : IDisposable
         }
     }
 
+    /// <summary>The <c>--config</c> folder's <paramref name="component"/> folder when it holds weights (for parts a single file lacks).</summary>
+    private string? ConfigWeights(string component)
+    {
+        if (ConfigFolder is null)
+        {
+            return null;
+        }
+
+        string folder = System.IO.Path.Combine(ConfigFolder, component);
+        return Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.safetensors*").Any() ? folder : null;
+    }
+
     private string Component(string name)
     {
         string folder = System.IO.Path.Combine(Folder!, name);
@@ -235,7 +263,8 @@ public sealed class SD3PipelineSource : IDisposable
 
         if (!singleFile.Contains(prefix + "text_model.embeddings.token_embedding.weight"))
         {
-            throw new RasInputException($"{Path}: this single file has no {component} ({prefix}*); use a file that bundles the text encoders or a diffusers folder");
+            return ConfigWeights(component) is string folder ? CLIPTextModelWithProjection.FromPretrained(folder, device)
+                : throw new RasInputException($"{Path}: this single file has no {component} ({prefix}*); pass --config DIR with a diffusers SD3 folder that has {component}/ weights, or use a file that bundles the text encoders");
         }
 
         CLIPTextConfig config = ConfigPath(component, "config.json") is string path ? CLIPTextConfig.Load(path) : InferClip(prefix, standard);
