@@ -3,6 +3,7 @@ using System.Globalization;
 using Ras.Cli.Options;
 using Ras.Cli.Terminal;
 using Ras.Errors;
+using Ras.IO.Checkpoints;
 using Ras.IO.Files;
 using Ras.IO.Images;
 using Ras.Pipelines;
@@ -30,6 +31,7 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<double?> shift = new("--shift") { Description = "SD3: scheduler shift. Default: the scheduler config's (3.0 for SD3)." };
     private readonly Option<string?> image = new("--image") { Description = "SD3 image-to-image: the input picture (PNG, JPEG, BMP…), resized to the output size." };
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
+    private readonly Option<string> weightStorage = new("--weight-storage") { Description = "How the SD3 transformer's and T5's weights are held: auto (half-precision checkpoints stay half and are upcast one block at a time when a float32 copy would exceed half the RAM), full (all float32: fastest) or stored (always keep half). Compute is float32 either way. Default: auto.", DefaultValueFactory = _ => "auto" };
     private readonly Option<string> output = new("--out") { Description = "PNG to write. Default: out.png.", DefaultValueFactory = _ => "out.png" };
     private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection); explicit RAS flags override them." };
     private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG showing, per token, in how many steps it was computed (blue few, red all), over the image." };
@@ -40,7 +42,7 @@ internal sealed class GenerateCommand : ICliCommand
     {
         var command = new Command("generate", "Generate images from a prompt with an SD3 / SD3.5 checkpoint or the built-in ras-shapes model. Dense unless --ras or a RAS flag is given.")
         {
-            prompt, model, config, negative, width, height, steps, guidance, seed, batch, maxSequenceLength, noT5, shift, image, strength, output, useRas, heatmap,
+            prompt, model, config, negative, width, height, steps, guidance, seed, batch, maxSequenceLength, noT5, shift, image, strength, weightStorage, output, useRas, heatmap,
         };
         ras.AddTo(command);
         compute.AddTo(command);
@@ -73,7 +75,14 @@ internal sealed class GenerateCommand : ICliCommand
         RgbImage? initImage = result.GetValue(image) is string imagePath ? ImageReader.Read(imagePath) : null;
         string? modelPath = result.GetValue(model);
         string modelName = modelPath ?? "ras-shapes (built-in)";
-        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? DefaultModel.Folder(), result.GetValue(config), device);
+        WeightStorage storage = result.GetValue(weightStorage) switch
+        {
+            "auto" => WeightStorage.Auto,
+            "full" => WeightStorage.FullPrecision,
+            "stored" => WeightStorage.Stored,
+            var other => throw new OptionsException("weight-storage", $"'{other}' is not auto, full or stored"),
+        };
+        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? DefaultModel.Folder(), result.GetValue(config), device, storage);
         PipelineDefaults defaults = pipeline.Defaults;
         RasOptions rasOptions = ras.Apply(result, result.GetValue(useRas) ? defaults.RecommendedRas : new RasOptions());
         long seedValue = result.GetValue(seed) ?? InitialNoise.NewSeed();
@@ -163,6 +172,12 @@ internal sealed class GenerateCommand : ICliCommand
         o.WriteLine($"steps:    {generation.Steps.Count} ({generation.Steps.Count - sparse} dense, {sparse} RAS)");
         o.WriteLine($"tokens:   per step [{string.Join(" ", generation.Steps.Select(s => s.ComputedTokens))}]; {computed}/{(long)tokens * generation.Steps.Count} computed per image");
         o.WriteLine("time:     " + string.Join(", ", generation.Timings.Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Key} {t.Value:0.00} s"))));
+        long peak = Ras.Cli.Bench.ProcessMemory.PeakResidentBytes();
+        if (peak > 0)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"memory:   peak resident {peak / (1024.0 * 1024 * 1024):0.00} GiB"));
+        }
+
         o.WriteLine($"wrote:    {string.Join(", ", outputs)}");
         if (heatmaps.Count > 0)
         {

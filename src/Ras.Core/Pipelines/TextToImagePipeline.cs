@@ -1,4 +1,5 @@
 using Ras.Errors;
+using Ras.IO.Checkpoints;
 using Ras.IO.Configs;
 using Ras.Pipelines.SD3;
 using static TorchSharp.torch;
@@ -15,8 +16,9 @@ public static class TextToImagePipeline
     /// <param name="path">Folder or <c>.safetensors</c> file.</param>
     /// <param name="configFolder">For a single file: a diffusers folder of the same family whose configs and tokenizers are used.</param>
     /// <param name="device">Where to compute; null for the CPU.</param>
+    /// <param name="storage">How large weights are held (SD3 transformer and T5); see <see cref="WeightStorage"/>.</param>
     /// <exception cref="RasInputException">Not a model this version can run (the message says why).</exception>
-    public static ITextToImagePipeline Open(string path, string? configFolder = null, Device? device = null)
+    public static ITextToImagePipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (Directory.Exists(path))
@@ -37,13 +39,13 @@ public static class TextToImagePipeline
             if (name is SD3PipelineSource.ClassName or "StableDiffusion3Img2ImgPipeline")
             {
                 RejectConfig(configFolder, path);
-                return StableDiffusion3Pipeline.Open(path, null, device);
+                return StableDiffusion3Pipeline.Open(path, null, device, storage);
             }
 
             throw new ConfigException(index, "_class_name", $"is '{name}'; supported pipelines: {SD3PipelineSource.ClassName} (SD3, SD3.5), {ShapesPipeline.ClassName}");
         }
 
-        return StableDiffusion3Pipeline.Open(path, configFolder, device);
+        return StableDiffusion3Pipeline.Open(path, configFolder, device, storage);
     }
 
     private static void RejectConfig(string? configFolder, string path)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using Ras.Native;
 using Ras.Errors;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -190,6 +191,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
             long bytes = Math.Min(chunkBytes, total - done);
             using Tensor part = flat.narrow(0, done / elementSize, bytes / elementSize);
             new ReadOnlySpan<byte>(source + done, (int)bytes).CopyTo(part.bytes);
+            MappedPages.Release(source + done, bytes);
         }
     }
 }

@@ -12,7 +12,7 @@ namespace Ras.Models.SD3;
 /// equal diffusers' so <c>diffusion_pytorch_model.safetensors</c> binds by key. The forward is
 /// autograd-safe; inference mode and dispose scopes belong to the caller.
 /// </summary>
-public sealed class SD3Transformer2DModel : nn.Module
+public sealed class SD3Transformer2DModel : nn.Module, IStreamedBlocks
 {
     private readonly PatchEmbed pos_embed;
     private readonly CombinedTimestepTextProjEmbeddings time_text_embed;
@@ -46,27 +46,26 @@ public sealed class SD3Transformer2DModel : nn.Module
     /// <summary>The architecture.</summary>
     public SD3TransformerConfig Config { get; }
 
+    /// <inheritdoc />
+    public IReadOnlyList<nn.Module> Blocks => [.. transformer_blocks];
+
+    /// <inheritdoc />
+    public IReadOnlyList<nn.Module> ResidentModules => [pos_embed, time_text_embed, context_embedder, norm_out, proj_out];
+
+    /// <inheritdoc />
+    public IBlockWeights? BlockWeights { get; set; }
+
     /// <summary>
     /// Loads a diffusers <c>transformer/</c> folder (<c>config.json</c> plus
-    /// <c>diffusion_pytorch_model.safetensors</c> or its sharded index) into float32 on <paramref name="device"/>.
+    /// <c>diffusion_pytorch_model.safetensors</c> or its sharded index) on <paramref name="device"/>,
+    /// computed in float32 and held as <paramref name="storage"/> says.
     /// </summary>
     /// <exception cref="Errors.RasInputException">Bad config, malformed weights, or keys that do not fit.</exception>
-    public static SD3Transformer2DModel FromPretrained(string folder, Device? device = null)
+    public static SD3Transformer2DModel FromPretrained(string folder, Device? device = null, WeightStorage storage = WeightStorage.FullPrecision)
     {
         var config = SD3TransformerConfig.Load(Path.Combine(folder, "config.json"));
         using var store = TensorStore.OpenComponent(folder);
-        var model = new SD3Transformer2DModel(config);
-        try
-        {
-            StateDictBinder.Load(model, store);
-            model.eval();
-            return device is null ? model : model.to(device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return ModelLoader.Load(() => new SD3Transformer2DModel(config), store, storage, device, (model, source) => StateDictBinder.Load(model, source));
     }
 
     /// <summary>
@@ -110,7 +109,13 @@ public sealed class SD3Transformer2DModel : nn.Module
         // 3. Joint blocks.
         for (int j = 0; j < transformer_blocks.Count; j++)
         {
-            var (nextImage, nextText) = transformer_blocks[j].Forward(image, text, temb, routing);
+            Tensor? nextText;
+            Tensor nextImage;
+            using (BlockWeights?.Use(transformer_blocks[j]))
+            {
+                (nextImage, nextText) = transformer_blocks[j].Forward(image, text, temb, routing);
+            }
+
             image.Dispose();
             text.Dispose();
             image = nextImage;

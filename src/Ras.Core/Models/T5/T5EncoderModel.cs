@@ -1,4 +1,5 @@
 using Ras.IO.Checkpoints;
+using Ras.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ public sealed record T5EncoderOutput(Tensor LastHiddenState, IReadOnlyList<Tenso
 /// <c>encoder.embed_tokens.weight</c>), <c>encoder.block.{i}.layer.0.SelfAttention.{q,k,v,o}.weight</c>,
 /// <c>encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight</c>, …, <c>encoder.final_layer_norm.weight</c>.
 /// </summary>
-public sealed class T5EncoderModel : nn.Module
+public sealed class T5EncoderModel : nn.Module, IStreamedBlocks
 {
     private readonly Embedding shared;
     private readonly T5Stack encoder;
@@ -35,26 +36,35 @@ public sealed class T5EncoderModel : nn.Module
     /// <summary>The architecture.</summary>
     public T5Config Config { get; }
 
-    /// <summary>Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded) in float32.</summary>
-    public static T5EncoderModel FromPretrained(string folder, Device? device = null)
+    /// <inheritdoc />
+    public IReadOnlyList<nn.Module> Blocks => encoder.Blocks;
+
+    /// <inheritdoc />
+    public IReadOnlyList<nn.Module> ResidentModules => [shared, encoder.FinalLayerNorm];
+
+    /// <inheritdoc />
+    public IBlockWeights? BlockWeights
     {
-        var model = new T5EncoderModel(T5Config.Load(Path.Combine(folder, "config.json")));
-        try
-        {
-            using var store = TensorStore.OpenComponent(folder, "model");
-            // The token embedding is tied: transformers writes it as shared.weight; some exports only as encoder.embed_tokens.weight.
-            StateDictBinder.Load(model, store,
-                ignore: key => key == "encoder.embed_tokens.weight",
-                alias: key => key == "shared.weight" ? "encoder.embed_tokens.weight" : null);
-            model.eval();
-            return device is null ? model : model.to(device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        get => encoder.BlockWeights;
+        set => encoder.BlockWeights = value;
     }
+
+    /// <summary>Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded); computed in float32, held as <paramref name="storage"/> says.</summary>
+    public static T5EncoderModel FromPretrained(string folder, Device? device = null, WeightStorage storage = WeightStorage.FullPrecision)
+    {
+        var config = T5Config.Load(Path.Combine(folder, "config.json"));
+        using var store = TensorStore.OpenComponent(folder, "model");
+        return ModelLoader.Load(() => new T5EncoderModel(config), store, storage, device, Bind);
+    }
+
+    /// <summary>
+    /// Binds transformers' keys. The token embedding is tied: transformers writes it as <c>shared.weight</c>; some
+    /// exports only as <c>encoder.embed_tokens.weight</c>.
+    /// </summary>
+    public static void Bind(T5EncoderModel model, ITensorSource source) =>
+        StateDictBinder.Load(model, source,
+            ignore: key => key == "encoder.embed_tokens.weight" && source.Contains("shared.weight"),
+            alias: key => key == "shared.weight" ? "encoder.embed_tokens.weight" : null);
 
     /// <summary>
     /// <c>input_ids [B, S]</c> int64 (and optionally <c>attention_mask [B, S]</c>, 1 = keep) → outputs. SD3 passes no
@@ -81,10 +91,21 @@ public sealed class T5EncoderModel : nn.Module
             RegisterComponents();
         }
 
+        public IReadOnlyList<nn.Module> Blocks => [.. block];
+
+        public nn.Module FinalLayerNorm => final_layer_norm;
+
+        public IBlockWeights? BlockWeights { get; set; }
+
         public T5EncoderOutput Forward(Tensor x, Tensor? attentionMask)
         {
             long length = x.shape[1];
-            Tensor bias = block[0].PositionBias(length, x.device);                  // [1, H, S, S]
+            Tensor bias;
+            using (BlockWeights?.Use(block[0]))
+            {
+                bias = block[0].PositionBias(length, x.device);                      // [1, H, S, S]
+            }
+
             Tensor scores = bias;
             if (attentionMask is not null)
             {
@@ -97,7 +118,14 @@ public sealed class T5EncoderModel : nn.Module
             var hidden = new List<Tensor> { x };
             foreach (T5Block b in block)
             {
-                x = b.Forward(x, scores);
+                // One scope per block frees its intermediates (attention scores, FF activations) as soon as the block
+                // is done; disposing handles is autograd-safe (the graph holds its own references).
+                using var blockScope = NewDisposeScope();
+                using (BlockWeights?.Use(b))
+                {
+                    x = b.Forward(x, scores).MoveToOuterDisposeScope();
+                }
+
                 hidden.Add(x);
             }
 

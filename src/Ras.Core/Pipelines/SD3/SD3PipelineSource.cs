@@ -34,13 +34,17 @@ public sealed class SD3PipelineSource : IDisposable
     private const string T5Prefix = "text_encoders.t5xxl.transformer.";
     private readonly TensorStore? singleFile;
 
-    private SD3PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder)
+    private SD3PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage)
     {
+        Storage = storage;
         Path = path;
         Folder = folder;
         this.singleFile = singleFile;
         ConfigFolder = configFolder;
     }
+
+    /// <summary>How the transformer's and T5's weights are held (the CLIPs and the VAE are small and always float32).</summary>
+    public WeightStorage Storage { get; }
 
     /// <summary>What the user pointed at.</summary>
     public string Path { get; }
@@ -61,7 +65,7 @@ public sealed class SD3PipelineSource : IDisposable
 
     /// <summary>Opens <paramref name="path"/> (a diffusers SD3 folder or a single <c>.safetensors</c> file).</summary>
     /// <exception cref="RasInputException">Not an SD3 pipeline, a malformed file, or a config folder of another family.</exception>
-    public static SD3PipelineSource Open(string path, string? configFolder = null)
+    public static SD3PipelineSource Open(string path, string? configFolder = null, WeightStorage storage = WeightStorage.Auto)
     {
         if (configFolder is not null)
         {
@@ -77,7 +81,7 @@ public sealed class SD3PipelineSource : IDisposable
                 throw new RasInputException($"{path}: component folder(s) {string.Join(", ", missing.Select(m => m + "/"))} missing (an SD3 pipeline needs {string.Join(", ", RequiredComponents)})");
             }
 
-            return new SD3PipelineSource(path, path, null, null);
+            return new SD3PipelineSource(path, path, null, null, storage);
         }
 
         if (!File.Exists(path))
@@ -92,7 +96,7 @@ public sealed class SD3PipelineSource : IDisposable
             throw new RasInputException($"{path}: not an SD3 / SD3.5 single-file checkpoint (no keys like {SD3SingleFileConverter.Prefix}joint_blocks.0.x_block.attn.qkv.weight)");
         }
 
-        return new SD3PipelineSource(path, null, store, configFolder);
+        return new SD3PipelineSource(path, null, store, configFolder, storage);
     }
 
     /// <summary>The transformer's architecture.</summary>
@@ -111,16 +115,17 @@ public sealed class SD3PipelineSource : IDisposable
     public AutoencoderKLConfig VaeConfig() =>
         ConfigPath("vae", "config.json") is string config ? AutoencoderKLConfig.Load(config) : StandardVae;
 
-    /// <summary>Loads the transformer in float32.</summary>
+    /// <summary>Loads the transformer (held as <see cref="Storage"/> says).</summary>
     public SD3Transformer2DModel LoadTransformer(Device? device)
     {
         if (singleFile is null)
         {
-            return SD3Transformer2DModel.FromPretrained(Component("transformer"), device);
+            return SD3Transformer2DModel.FromPretrained(Component("transformer"), device, Storage);
         }
 
         SD3TransformerConfig config = TransformerConfig();
-        return Bind(new SD3Transformer2DModel(config), SD3SingleFileConverter.Convert(singleFile, config), device);
+        return ModelLoader.Load(() => new SD3Transformer2DModel(config), SD3SingleFileConverter.Convert(singleFile, config), Storage, device,
+            (model, source) => StateDictBinder.Load(model, source));
     }
 
     /// <summary>Loads the VAE in float32.</summary>
@@ -157,18 +162,16 @@ public sealed class SD3PipelineSource : IDisposable
 
         if (singleFile is null)
         {
-            return T5EncoderModel.FromPretrained(Component("text_encoder_3"), device);
+            return T5EncoderModel.FromPretrained(Component("text_encoder_3"), device, Storage);
         }
 
         if (!singleFile.Contains(T5Prefix + "shared.weight") && !singleFile.Contains(T5Prefix + "encoder.embed_tokens.weight"))
         {
-            return T5EncoderModel.FromPretrained(ConfigWeights("text_encoder_3")!, device);
+            return T5EncoderModel.FromPretrained(ConfigWeights("text_encoder_3")!, device, Storage);
         }
 
         T5Config config = ConfigPath("text_encoder_3", "config.json") is string path ? T5Config.Load(path) : InferT5();
-        var source = MappedTensorSource.WithoutPrefix(singleFile, T5Prefix);
-        var model = new T5EncoderModel(config);
-        return BindT5(model, source, device);
+        return ModelLoader.Load(() => new T5EncoderModel(config), MappedTensorSource.WithoutPrefix(singleFile, T5Prefix), Storage, device, T5EncoderModel.Bind);
     }
 
     /// <summary>
@@ -309,23 +312,6 @@ public sealed class SD3PipelineSource : IDisposable
             VocabSize = (int)tokens[0], DModel = (int)tokens[1], NumHeads = (int)bias[1], DKv = (int)(q[0] / bias[1]), DFf = (int)wi[0],
             NumLayers = layers, RelativeAttentionNumBuckets = (int)bias[0], RelativeAttentionMaxDistance = 128, LayerNormEpsilon = 1e-6,
         };
-    }
-
-    private static T5EncoderModel BindT5(T5EncoderModel model, ITensorSource source, Device? device)
-    {
-        try
-        {
-            StateDictBinder.Load(model, source,
-                ignore: key => key == "encoder.embed_tokens.weight",
-                alias: key => key == "shared.weight" ? "encoder.embed_tokens.weight" : null);
-            model.eval();
-            return device is null ? model : model.to(device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
     }
 
     private static T Bind<T>(T model, ITensorSource source, Device? device)

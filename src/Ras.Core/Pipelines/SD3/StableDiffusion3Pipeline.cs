@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Ras.Errors;
+using Ras.IO.Checkpoints;
 using Ras.IO.Images;
 using Ras.Models.SD3;
 using Ras.Models.Vae;
@@ -85,9 +86,9 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
     /// Opens a diffusers SD3 folder or a single-file checkpoint (see <see cref="SD3PipelineSource"/>). Configs are
     /// read and checked now; weights are loaded stage by stage during generation.
     /// </summary>
-    public static StableDiffusion3Pipeline Open(string path, string? configFolder = null, Device? device = null)
+    public static StableDiffusion3Pipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto)
     {
-        var source = SD3PipelineSource.Open(path, configFolder);
+        var source = SD3PipelineSource.Open(path, configFolder, storage);
         try
         {
             return new StableDiffusion3Pipeline(source, device);

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Peak resident memory of `ras generate` on synthetic full-size SD3-family pipelines (zero weights in sparse
+# files written to a temp folder and deleted afterwards). Never run in CI: it needs ~16 GB of RAM and minutes.
+# Usage: bash bench/pipeline-memory.sh [family] [size] [steps] [extra generate flags...]
+#   e.g. bash bench/pipeline-memory.sh sd3-medium 1024 2
+#        bash bench/pipeline-memory.sh sd3.5-large 512 2
+set -euo pipefail
+family=${1:-sd3-medium}
+size=${2:-1024}
+steps=${3:-2}
+shift $(( $# < 3 ? $# : 3 ))
+here=$(cd "$(dirname "$0")/.." && pwd)
+fixtures=${RAS_FIXTURES:-$here/../shared/fixtures}
+dotnet build "$here/src/Ras.Cli" -c Release -v q -nologo >/dev/null
+ras="$here/src/Ras.Cli/bin/Release/net10.0/ras"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$ras" synth-pipeline "$family" --out "$work/model" --fixtures "$fixtures"
+/usr/bin/time -f "max resident: %M KB, wall: %e s" "$ras" generate "a photo of a cat" --model "$work/model" \
+  --steps "$steps" --width "$size" --height "$size" --seed 0 --out "$work/out.png" "$@" 2>&1 | grep -v '^\s*$'

@@ -1,0 +1,169 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using Ras.Errors;
+using Ras.Models.Clip;
+using Ras.Models.SD3;
+using Ras.Models.T5;
+using Ras.Models.Vae;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ras.Cli.Bench;
+
+/// <summary>
+/// Writes a full-size SD3-family pipeline folder with all-zero half-precision weights, for memory and speed
+/// measurements without a download. The weight files are sparse (header + a hole), so writing takes seconds and
+/// no disk space; key names and shapes come from our own modules built on the meta device (no memory).
+/// </summary>
+internal static class SyntheticPipeline
+{
+    public static readonly string[] Families = ["sd3-medium", "sd3.5-medium", "sd3.5-large"];
+
+    private static readonly int[] VaeBlocks = [128, 256, 512, 512];
+
+    public static SD3TransformerConfig Transformer(string family) => family switch
+    {
+        "sd3-medium" => new SD3TransformerConfig
+        {
+            SampleSize = 128, PatchSize = 2, InChannels = 16, OutChannels = 16, NumLayers = 24, AttentionHeadDim = 64, NumAttentionHeads = 24,
+            JointAttentionDim = 4096, CaptionProjectionDim = 1536, PooledProjectionDim = 2048, PosEmbedMaxSize = 192,
+        },
+        "sd3.5-medium" => new SD3TransformerConfig
+        {
+            SampleSize = 128, PatchSize = 2, InChannels = 16, OutChannels = 16, NumLayers = 24, AttentionHeadDim = 64, NumAttentionHeads = 24,
+            JointAttentionDim = 4096, CaptionProjectionDim = 1536, PooledProjectionDim = 2048, PosEmbedMaxSize = 384,
+            QkNorm = Ras.Models.Common.QkNorm.RmsNorm, DualAttentionLayers = [.. Enumerable.Range(0, 13)],
+        },
+        "sd3.5-large" => new SD3TransformerConfig
+        {
+            SampleSize = 128, PatchSize = 2, InChannels = 16, OutChannels = 16, NumLayers = 38, AttentionHeadDim = 64, NumAttentionHeads = 38,
+            JointAttentionDim = 4096, CaptionProjectionDim = 2432, PooledProjectionDim = 2048, PosEmbedMaxSize = 192,
+            QkNorm = Ras.Models.Common.QkNorm.RmsNorm,
+        },
+        _ => throw new OptionsException("family", $"'{family}' is not one of {string.Join(", ", Families)}"),
+    };
+
+    /// <summary>Writes the folder; tokenizers come from the fixtures (the real CLIP vocabulary, a stand-in T5 model).</summary>
+    public static long Write(string family, string folder, string fixtures, bool withT5, ScalarType dtype)
+    {
+        SD3TransformerConfig transformer = Transformer(family);
+        Directory.CreateDirectory(folder);
+        var index = new Dictionary<string, object>
+        {
+            ["_class_name"] = "StableDiffusion3Pipeline",
+            ["transformer"] = new[] { "diffusers", "SD3Transformer2DModel" }, ["vae"] = new[] { "diffusers", "AutoencoderKL" },
+            ["scheduler"] = new[] { "diffusers", "FlowMatchEulerDiscreteScheduler" },
+            ["text_encoder"] = new[] { "transformers", "CLIPTextModelWithProjection" }, ["text_encoder_2"] = new[] { "transformers", "CLIPTextModelWithProjection" },
+            ["tokenizer"] = new[] { "transformers", "CLIPTokenizer" }, ["tokenizer_2"] = new[] { "transformers", "CLIPTokenizer" },
+        };
+        if (withT5)
+        {
+            index["text_encoder_3"] = new[] { "transformers", "T5EncoderModel" };
+            index["tokenizer_3"] = new[] { "transformers", "T5TokenizerFast" };
+        }
+
+        WriteJson(Path.Combine(folder, "model_index.json"), index);
+        WriteJson(Path.Combine(folder, "scheduler", "scheduler_config.json"), new Dictionary<string, object> { ["_class_name"] = "FlowMatchEulerDiscreteScheduler", ["num_train_timesteps"] = 1000, ["shift"] = 3.0 });
+        long bytes = 0;
+        bytes += Component(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => new SD3Transformer2DModel(transformer), dtype);
+        bytes += Component(folder, "vae", JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["_class_name"] = "AutoencoderKL", ["in_channels"] = 3, ["out_channels"] = 3, ["latent_channels"] = 16, ["block_out_channels"] = VaeBlocks,
+            ["layers_per_block"] = 2, ["norm_num_groups"] = 32, ["act_fn"] = "silu", ["scaling_factor"] = 1.5305, ["shift_factor"] = 0.0609,
+            ["use_quant_conv"] = false, ["use_post_quant_conv"] = false, ["sample_size"] = 1024,
+            ["down_block_types"] = Enumerable.Repeat("DownEncoderBlock2D", 4), ["up_block_types"] = Enumerable.Repeat("UpDecoderBlock2D", 4),
+        }), "diffusion_pytorch_model.safetensors", () => new AutoencoderKL(AutoencoderKLConfig.Load(Path.Combine(folder, "vae", "config.json"))), dtype);
+        bytes += Component(folder, "text_encoder", ClipJson(768, 3072, 12, 12, 768, "quick_gelu"), "model.safetensors",
+            () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json"))), dtype);
+        bytes += Component(folder, "text_encoder_2", ClipJson(1280, 5120, 32, 20, 1280, "gelu"), "model.safetensors",
+            () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder_2", "config.json"))), dtype);
+        if (withT5)
+        {
+            bytes += Component(folder, "text_encoder_3", JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["vocab_size"] = 32128, ["d_model"] = 4096, ["d_kv"] = 64, ["d_ff"] = 10240, ["num_layers"] = 24, ["num_heads"] = 64,
+                ["relative_attention_num_buckets"] = 32, ["relative_attention_max_distance"] = 128, ["feed_forward_proj"] = "gated-gelu",
+                ["dense_act_fn"] = "gelu_new", ["layer_norm_epsilon"] = 1e-6,
+            }), "model.safetensors", () => new T5EncoderModel(T5Config.Load(Path.Combine(folder, "text_encoder_3", "config.json"))), dtype);
+            string tokenizer3 = Path.Combine(folder, "tokenizer_3");
+            Directory.CreateDirectory(tokenizer3);
+            File.Copy(Path.Combine(fixtures, "tokenizers", "t5_spm", "test_sentencepiece.model"), Path.Combine(tokenizer3, "spiece.model"), overwrite: true);
+            WriteJson(Path.Combine(tokenizer3, "tokenizer_config.json"), new Dictionary<string, object> { ["eos_token"] = "</s>", ["pad_token"] = "<unk>" });
+        }
+
+        foreach (string name in new[] { "tokenizer", "tokenizer_2" })
+        {
+            string source = Path.Combine(fixtures, "tokenizers", "clip_bpe", name);
+            string target = Path.Combine(folder, name);
+            Directory.CreateDirectory(target);
+            foreach (string file in Directory.GetFiles(source))
+            {
+                if (file.EndsWith(".gz", StringComparison.Ordinal))
+                {
+                    using var input = new GZipStream(File.OpenRead(file), CompressionMode.Decompress);
+                    using var output = File.Create(Path.Combine(target, Path.GetFileNameWithoutExtension(file)));
+                    input.CopyTo(output);
+                }
+                else
+                {
+                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+                }
+            }
+        }
+
+        return bytes;
+    }
+
+    private static string ClipJson(int hidden, int intermediate, int layers, int heads, int projection, string act) => JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["vocab_size"] = 49408, ["hidden_size"] = hidden, ["intermediate_size"] = intermediate, ["num_hidden_layers"] = layers, ["num_attention_heads"] = heads,
+        ["projection_dim"] = projection, ["max_position_embeddings"] = 77, ["hidden_act"] = act, ["eos_token_id"] = 2,
+    });
+
+    /// <summary>Writes <c>config.json</c>, then a sparse all-zero safetensors file with the module's keys and shapes.</summary>
+    private static long Component(string folder, string name, string config, string file, Func<nn.Module> build, ScalarType dtype)
+    {
+        string dir = Path.Combine(folder, name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), config);
+        Device previous = get_default_device();
+        set_default_device(META);
+        List<(string Key, long[] Shape)> entries;
+        try
+        {
+            using nn.Module module = build();
+            entries = module.state_dict().Select(kv => (kv.Key, kv.Value.shape)).ToList();
+        }
+        finally
+        {
+            set_default_device(previous);
+        }
+
+        int size = dtype == ScalarType.Float32 ? 4 : 2;
+        string dtypeName = dtype switch { ScalarType.Float16 => "F16", ScalarType.BFloat16 => "BF16", _ => "F32" };
+        var header = new Dictionary<string, object> { ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" } };
+        long offset = 0;
+        foreach ((string key, long[] shape) in entries)
+        {
+            long length = shape.Aggregate(1L, (a, b) => a * b) * size;
+            header[key] = new Dictionary<string, object> { ["dtype"] = dtypeName, ["shape"] = shape, ["data_offsets"] = new[] { offset, offset + length } };
+            offset += length;
+        }
+
+        byte[] json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
+        int padded = (json.Length + 7) / 8 * 8;
+        using var stream = File.Create(Path.Combine(dir, file));
+        stream.Write(BitConverter.GetBytes((long)padded));
+        stream.Write(json);
+        stream.Write(Enumerable.Repeat((byte)' ', padded - json.Length).ToArray());
+        stream.SetLength(8 + padded + offset);   // a hole: reads as zeros, takes no disk space
+        return offset;
+    }
+
+    private static void WriteJson(string path, object value)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, JsonSerializer.Serialize(value));
+    }
+}

@@ -1,0 +1,108 @@
+using Ras.Models.Common;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ras.IO.Checkpoints;
+
+/// <summary>Builds a model and binds its weights in the chosen <see cref="WeightStorage"/>.</summary>
+public static class ModelLoader
+{
+    private static readonly Lock DefaultDtypeLock = new();
+
+    /// <summary>
+    /// Constructs a model with <paramref name="construct"/> and fills it with <paramref name="bind"/> from
+    /// <paramref name="source"/>. With half-precision storage the model is built directly in the stored dtype (never
+    /// a float32 copy of the blocks), bound by plain byte copies, its resident modules converted to float32, and
+    /// <see cref="UpcastOnUse"/> installed.
+    /// </summary>
+    /// <returns>The model in eval mode on <paramref name="device"/>.</returns>
+    public static T Load<T>(Func<T> construct, ITensorSource source, WeightStorage storage, Device? device, Action<T, ITensorSource> bind)
+        where T : nn.Module, IStreamedBlocks
+    {
+        ArgumentNullException.ThrowIfNull(construct);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(bind);
+        ScalarType? half = ChooseHalfStorage(source, storage);
+        T model;
+        if (half is ScalarType dtype)
+        {
+            // libtorch's default dtype is process-wide: hold it only while the parameters are allocated.
+            lock (DefaultDtypeLock)
+            {
+                ScalarType previous = get_default_dtype();
+                set_default_dtype(dtype);
+                try
+                {
+                    model = construct();
+                }
+                finally
+                {
+                    set_default_dtype(previous);
+                }
+            }
+        }
+        else
+        {
+            model = construct();
+        }
+
+        try
+        {
+            bind(model, source);
+            if (half is ScalarType stored)
+            {
+                foreach (nn.Module resident in model.ResidentModules)
+                {
+                    resident.to(ScalarType.Float32);
+                }
+
+                model.BlockWeights = new UpcastOnUse(stored);
+            }
+
+            model.eval();
+            return device is null ? model : model.to(device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The half dtype to keep, or null for float32 (see <see cref="WeightStorage"/>).</summary>
+    public static ScalarType? ChooseHalfStorage(ITensorSource source, WeightStorage storage)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (storage == WeightStorage.FullPrecision)
+        {
+            return null;
+        }
+
+        long elements = 0;
+        long largest = -1;
+        ScalarType dominant = ScalarType.Float32;
+        foreach (string key in source.Keys)
+        {
+            long count = source.ShapeOf(key).Aggregate(1L, (a, b) => a * b);
+            elements += count;
+            if (count > largest)
+            {
+                largest = count;
+                dominant = source.DTypeOf(key);
+            }
+        }
+
+        if (dominant is not (ScalarType.Float16 or ScalarType.BFloat16))
+        {
+            return null;   // nothing to save: the checkpoint is float32 already
+        }
+
+        if (storage == WeightStorage.Stored)
+        {
+            return dominant;
+        }
+
+        long float32Bytes = elements * 4;
+        return float32Bytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2 ? dominant : null;
+    }
+}

@@ -1,0 +1,100 @@
+using Ras.IO.Checkpoints;
+using Ras.IO.Safetensors;
+using Ras.Models.Common;
+using Ras.Models.SD3;
+using Ras.Models.T5;
+using Ras.Tests.TestSupport;
+using static TorchSharp.torch;
+
+namespace Ras.Tests.IO.Checkpoints;
+
+/// <summary>Half-precision storage with per-block upcast computes exactly what float32 weights compute.</summary>
+[Collection(SerialCollection.Name)]   // the stored mode switches libtorch's process-wide default dtype while building
+public sealed class WeightStorageTests : IDisposable
+{
+    private readonly TempDirectory temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    private static void SaveAs(nn.Module model, string folder, string file, string config, ScalarType dtype)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "config.json"), config);
+        using var scope = NewDisposeScope();
+        SafetensorsWriter.Write(Path.Combine(folder, file), model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to_type(dtype)));
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float16)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Stored_half_sd3_transformer_matches_float32_bit_for_bit(ScalarType dtype)
+    {
+        var config = TinyModels.Config(layers: 3, qkNorm: QkNorm.RmsNorm, dual: [0]);
+        using (var model = TinyModels.Model(config))
+        {
+            SaveAs(model, temp.Path, "diffusion_pytorch_model.safetensors", config.ToJson(), dtype);
+        }
+
+        using var full = SD3Transformer2DModel.FromPretrained(temp.Path, storage: WeightStorage.FullPrecision);
+        using var stored = SD3Transformer2DModel.FromPretrained(temp.Path, storage: WeightStorage.Stored);
+        Assert.Null(full.BlockWeights);
+        Assert.Equal(dtype, Assert.IsType<UpcastOnUse>(stored.BlockWeights).Storage);
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(dtype, p.dtype));
+        Assert.All(stored.ResidentModules.SelectMany(m => m.parameters()), p => Assert.Equal(ScalarType.Float32, p.dtype));
+
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        using var conditioning = TinyModels.Conditioning(config, 2, guidance: false);
+        Tensor latents = TinyModels.Latents(config, 2, 8, 12);
+        Tensor t = tensor(new float[] { 900, 300 });
+        Tensor expected = full.Forward(latents, conditioning.EncoderHiddenStates, conditioning.PooledProjections, t);
+        Tensor actual = stored.Forward(latents, conditioning.EncoderHiddenStates, conditioning.PooledProjections, t);
+        Assert.True(TensorAssert.Same(expected, actual), $"max diff {TensorAssert.MaxAbsDiff(expected, actual)}");
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(dtype, p.dtype));   // back to storage after use
+    }
+
+    [Fact]
+    public void Stored_half_t5_matches_float32_bit_for_bit()
+    {
+        string json = """{"vocab_size": 50, "d_model": 16, "d_kv": 4, "d_ff": 24, "num_layers": 3, "num_heads": 4, "relative_attention_num_buckets": 8, "relative_attention_max_distance": 16, "feed_forward_proj": "gated-gelu", "dense_act_fn": "gelu_new"}""";
+        manual_seed(9);
+        using (var model = new T5EncoderModel(T5Config.Load(WriteText("cfg.json", json))))
+        {
+            SaveAs(model, temp.File("t5"), "model.safetensors", json, ScalarType.BFloat16);
+        }
+
+        using var full = T5EncoderModel.FromPretrained(temp.File("t5"), storage: WeightStorage.FullPrecision);
+        using var stored = T5EncoderModel.FromPretrained(temp.File("t5"), storage: WeightStorage.Stored);
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        Tensor ids = tensor(new long[] { 3, 7, 1, 0, 0, 12, 49, 2 }, [2, 4]);
+        Tensor expected = full.Forward(ids).LastHiddenState;
+        Tensor actual = stored.Forward(ids).LastHiddenState;
+        Assert.Equal(ScalarType.Float32, actual.dtype);
+        Assert.True(TensorAssert.Same(expected, actual), $"max diff {TensorAssert.MaxAbsDiff(expected, actual)}");
+    }
+
+    [Fact]
+    public void Auto_keeps_float32_checkpoints_and_small_half_ones_in_float32()
+    {
+        var config = TinyModels.Config();
+        using (var model = TinyModels.Model(config))
+        {
+            SaveAs(model, temp.File("half"), "diffusion_pytorch_model.safetensors", config.ToJson(), ScalarType.Float16);
+            SaveAs(model, temp.File("full"), "diffusion_pytorch_model.safetensors", config.ToJson(), ScalarType.Float32);
+        }
+
+        using var half = TensorStore.OpenComponent(temp.File("half"));
+        using var full = TensorStore.OpenComponent(temp.File("full"));
+        Assert.Null(ModelLoader.ChooseHalfStorage(half, WeightStorage.Auto));       // tiny: a float32 copy fits easily
+        Assert.Equal(ScalarType.Float16, ModelLoader.ChooseHalfStorage(half, WeightStorage.Stored));
+        Assert.Null(ModelLoader.ChooseHalfStorage(full, WeightStorage.Stored));     // nothing to save
+        Assert.Null(ModelLoader.ChooseHalfStorage(half, WeightStorage.FullPrecision));
+    }
+
+    private string WriteText(string name, string text)
+    {
+        File.WriteAllText(temp.File(name), text);
+        return temp.File(name);
+    }
+}
