@@ -39,6 +39,17 @@ public sealed class GenerateSd3CommandTests : IDisposable
     }
 
     [Fact]
+    public void Same_seed_writes_the_same_png_and_another_seed_does_not()
+    {
+        string[] Args(string seed, string file) => ["generate", "a cat", "--model", model, "--steps", "3", "--seed", seed, "--width", "16", "--height", "16", "--out", temp.File(file)];
+        Assert.Equal(0, CliRunner.Run(Args("5", "a.png")).ExitCode);
+        Assert.Equal(0, CliRunner.Run(Args("5", "b.png")).ExitCode);
+        Assert.Equal(0, CliRunner.Run(Args("6", "c.png")).ExitCode);
+        Assert.Equal(File.ReadAllBytes(temp.File("a.png")), File.ReadAllBytes(temp.File("b.png")));
+        Assert.NotEqual(ImageReader.Read(temp.File("a.png")).Rgb, ImageReader.Read(temp.File("c.png")).Rgb);
+    }
+
+    [Fact]
     public void Image_to_image_runs_the_strengths_share_of_the_steps()
     {
         var input = CliRunner.Run("generate", "a dog", "--model", model, "--steps", "2", "--width", "32", "--height", "32", "--out", temp.File("in.png"));
