@@ -6,7 +6,9 @@ using Ras.Cli.Bench;
 using Ras.Cli.Options;
 using Ras.Errors;
 using Ras.Evaluation;
+using Ras.Data.Shapes;
 using Ras.IO.Files;
+using Ras.IO.Images;
 using Ras.Pipelines;
 
 namespace Ras.Cli.Commands;
@@ -22,13 +24,16 @@ internal sealed class EvalCommand : ICliCommand
     private readonly Option<int> steps = new("--steps") { Description = $"Steps of the dense and RAS rows. Default: {ShapesPipeline.DefaultSteps}.", DefaultValueFactory = _ => ShapesPipeline.DefaultSteps };
     private readonly Option<double> guidance = new("--guidance") { Description = $"Guidance scale. Default: {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}.", DefaultValueFactory = _ => ShapesPipeline.DefaultGuidance };
     private readonly Option<string?> json = new("--json") { Description = "Write the rows as JSON here (and the markdown table next to it, .md)." };
+    private static readonly string[] GridColumns = ["dense", "ras 0.5 official", "ras 0.5 revisit", "fewer-steps 0.5"];
+    private readonly Option<string?> grid = new("--grid") { Description = "Also write a PNG grid: one row per held-out prompt (the first --grid-prompts), columns ground truth, dense, RAS 0.5 official, RAS 0.5 revisit, fewer-steps of RAS 0.5's compute; and its captions next to it (.txt)." };
+    private readonly Option<int> gridPrompts = new("--grid-prompts") { Description = "Rows of the --grid. Default: 6.", DefaultValueFactory = _ => 6 };
     private readonly ComputeFlags compute = new();
 
     public Command Build()
     {
         var command = new Command("eval", "Evaluate dense vs RAS (0.75/0.5/0.25, official and revisit selection) vs fewer-steps baselines of equal FLOPs: adherence, PSNR, SSIM, time.")
         {
-            model, prompts, seed, batchSize, steps, guidance, json,
+            model, prompts, seed, batchSize, steps, guidance, json, grid, gridPrompts,
         };
         compute.AddTo(command);
         return command;
@@ -60,7 +65,20 @@ internal sealed class EvalCommand : ICliCommand
         using var pipeline = ShapesPipeline.Load(folder, device);
         context.Out.WriteLine($"model:    {result.GetValue(model) ?? "ras-shapes (built-in)"}; {options.Prompts} held-out prompts, seed {options.Seed}, {options.Steps} steps, guidance {options.GuidanceScale.ToString(CultureInfo.InvariantCulture)}");
         context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
-        var rows = ShapesEvaluation.Run(pipeline, options, new Progress(line => context.Error.WriteLine(line)), context.Cancellation);
+        string? gridPath = result.GetValue(grid);
+        if (gridPath is not null)
+        {
+            AtomicFile.EnsureWritable(gridPath);
+        }
+
+        var images = new Dictionary<string, IReadOnlyList<byte[]>>();
+        var rows = ShapesEvaluation.Run(pipeline, options, new Progress(line => context.Error.WriteLine(line)), images, context.Cancellation);
+        if (gridPath is not null)
+        {
+            int size = pipeline.Transformer.Config.SampleSize * pipeline.Transformer.Config.PatchSize;
+            WriteGrid(gridPath, images, options, Math.Min(result.GetValue(gridPrompts), options.Prompts), size);
+            context.Out.WriteLine($"wrote:    {gridPath}, {Path.ChangeExtension(gridPath, ".txt")}");
+        }
         string table = ShapesEvaluation.Markdown(rows);
         context.Out.WriteLine();
         context.Out.Write(table);
@@ -74,6 +92,41 @@ internal sealed class EvalCommand : ICliCommand
         }
 
         return Task.FromResult(ExitCodes.Ok);
+    }
+
+    /// <summary>Cells of 2× the image size, 4-pixel gaps; columns as <see cref="grid"/>'s description says.</summary>
+    private static void WriteGrid(string path, Dictionary<string, IReadOnlyList<byte[]>> images, EvalOptions options, int rows, int size)
+    {
+        var scenes = Enumerable.Range(0, rows).Select(i => ShapeScene.Sample(options.Seed, ShapeScene.EvalStream, i)).ToList();
+        var columns = new List<Func<int, byte[]>>
+        {
+            i => ShapeRenderer.Render(scenes[i], size).Select(v => (byte)Math.Clamp(Math.Round(v * 255), 0, 255)).ToArray(),
+        };
+        foreach (string label in GridColumns.Where(images.ContainsKey))
+        {
+            columns.Add(i => images[label][i]);
+        }
+
+        const int scale = 2, gap = 4;
+        int cell = size * scale;
+        int width = (columns.Count * (cell + gap)) + gap, height = (rows * (cell + gap)) + gap;
+        byte[] canvas = Enumerable.Repeat((byte)255, width * height * 3).ToArray();
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns.Count; c++)
+            {
+                byte[] big = ImageTensors.Upscale(columns[c](r), size, size, scale);
+                int left = gap + (c * (cell + gap)), top = gap + (r * (cell + gap));
+                for (int y = 0; y < cell; y++)
+                {
+                    Array.Copy(big, y * cell * 3, canvas, (((top + y) * width) + left) * 3, cell * 3);
+                }
+            }
+        }
+
+        PngWriter.Write(path, canvas, width, height, new Dictionary<string, string> { ["Comment"] = "columns: ground truth, dense, RAS 0.5 official, RAS 0.5 revisit, fewer steps (RAS 0.5 compute)" });
+        string captions = string.Join("\n", scenes.Select((s, i) => $"{i + 1}. {s.Caption}")) + "\n";
+        AtomicFile.Write(Path.ChangeExtension(path, ".txt"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(captions)));
     }
 
     private sealed record EvalReport(

@@ -66,8 +66,12 @@ public sealed record EvalOptions
 /// </summary>
 public static class ShapesEvaluation
 {
-    /// <summary>Runs every row; <paramref name="progress"/> gets one line per finished row.</summary>
-    public static IReadOnlyList<EvalRow> Run(ShapesPipeline pipeline, EvalOptions options, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs every row; <paramref name="progress"/> gets one line per finished row. <paramref name="images"/>, when
+    /// given, receives each row's images under its label (<c>dense</c>, <c>ras 0.5 official</c>, <c>fewer-steps 0.5</c>, …).
+    /// </summary>
+    public static IReadOnlyList<EvalRow> Run(ShapesPipeline pipeline, EvalOptions options, IProgress<string>? progress = null,
+        IDictionary<string, IReadOnlyList<byte[]>>? images = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(options);
@@ -76,6 +80,7 @@ public static class ShapesEvaluation
 
         var (denseImages, denseSeconds, denseFlops, _) = Generate(pipeline, scenes, options, options.Steps, new RasOptions(), cancellationToken);
         rows.Add(Score("dense", null, null, null, options.Steps, scenes, denseImages, null, denseSeconds, denseSeconds, denseFlops, pipeline));
+        images?.Add("dense", denseImages);
         progress?.Report(Describe(rows[^1]));
 
         double flopsPerStep = denseFlops / options.Steps;
@@ -85,15 +90,18 @@ public static class ShapesEvaluation
             foreach (RasSelectionMode mode in new[] { RasSelectionMode.Official, RasSelectionMode.Revisit })
             {
                 RasOptions ras = options.Ras with { SampleRatio = ratio, Selection = mode };
-                var (images, seconds, flops, _) = Generate(pipeline, scenes, options, options.Steps, ras, cancellationToken);
+                var (rasImages, seconds, flops, _) = Generate(pipeline, scenes, options, options.Steps, ras, cancellationToken);
                 rasFlops = flops;
-                rows.Add(Score("ras", mode == RasSelectionMode.Official ? "official" : "revisit", ratio, null, options.Steps, scenes, images, denseImages, seconds, denseSeconds, flops, pipeline));
+                string selection = mode == RasSelectionMode.Official ? "official" : "revisit";
+                rows.Add(Score("ras", selection, ratio, null, options.Steps, scenes, rasImages, denseImages, seconds, denseSeconds, flops, pipeline));
+                images?.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"ras {ratio} {selection}"), rasImages);
                 progress?.Report(Describe(rows[^1]));
             }
 
             int steps = Math.Max(1, (int)Math.Round(rasFlops / flopsPerStep));
             var (fewImages, fewSeconds, fewFlops, _) = Generate(pipeline, scenes, options, steps, new RasOptions(), cancellationToken);
             rows.Add(Score("fewer-steps", null, null, ratio, steps, scenes, fewImages, denseImages, fewSeconds, denseSeconds, fewFlops, pipeline));
+            images?.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"fewer-steps {ratio}"), fewImages);
             progress?.Report(Describe(rows[^1]));
         }
 

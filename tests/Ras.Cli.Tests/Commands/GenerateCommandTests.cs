@@ -75,7 +75,8 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
     public void Eval_reports_every_row_in_json_and_markdown()
     {
         string json = temp.File("eval.json");
-        var result = CliRunner.Run("eval", "--model", fixture.Model, "--prompts", "2", "--batch-size", "2", "--steps", "8", "--json", json);
+        string grid = temp.File("grid.png");
+        var result = CliRunner.Run("eval", "--model", fixture.Model, "--prompts", "2", "--batch-size", "2", "--steps", "8", "--json", json, "--grid", grid, "--grid-prompts", "3");
         Assert.True(result.ExitCode == 0, result.Error);
         using var document = JsonDocument.Parse(File.ReadAllBytes(json));
         var rows = document.RootElement.GetProperty("rows").EnumerateArray().ToList();
@@ -86,5 +87,10 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.All(rows.Skip(1), r => Assert.InRange(r.GetProperty("ssim").GetDouble(), -1, 1));
         Assert.True(rows[9].GetProperty("steps").GetInt32() < 8);   // fewer steps for the FLOPs of RAS at 0.25
         Assert.Contains("| method |", File.ReadAllText(Path.ChangeExtension(json, ".md")), StringComparison.Ordinal);
+
+        // Grid: 2 rows (capped at --prompts) × 5 columns of 2×-scaled 64-pixel cells with 4-pixel gaps.
+        var image = Ras.IO.Images.ImageReader.Read(grid);
+        Assert.Equal(((5 * 132) + 4, (2 * 132) + 4), (image.Width, image.Height));
+        Assert.Equal(2, File.ReadAllLines(Path.ChangeExtension(grid, ".txt")).Length);
     }
 }

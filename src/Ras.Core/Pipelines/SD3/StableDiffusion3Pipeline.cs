@@ -3,6 +3,7 @@ using Ras.Errors;
 using Ras.IO.Checkpoints;
 using Ras.IO.Images;
 using Ras.Models.SD3;
+using Ras.Native;
 using Ras.Models.Vae;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
@@ -127,6 +128,8 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
                 SynchronousProgress.ForDenoise(progress), cancellationToken);
         }
 
+        NativeHeap.Trim();
+
         timings["denoise"] = clock.Elapsed.TotalSeconds;
         clock.Restart();
         List<byte[]> images = Decode(latents, progress, cancellationToken);
@@ -229,6 +232,8 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
             clipL = SD3PromptEncoder.Clip(model, clipLIds);
         }
 
+        NativeHeap.Trim();
+
         Done(1);
         cancellationToken.ThrowIfCancellationRequested();
         using (var model = source.LoadClipG(device))
@@ -236,13 +241,20 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
             clipG = SD3PromptEncoder.Clip(model, clipGIds);
         }
 
+        NativeHeap.Trim();
+
         Done(2);
         cancellationToken.ThrowIfCancellationRequested();
         Tensor? t5 = null;
         if (t5Ids is not null)
         {
-            using var model = source.LoadT5(device)!;
-            t5 = SD3PromptEncoder.T5(model, t5Ids);
+            using (var model = source.LoadT5(device)!)
+            {
+                t5 = SD3PromptEncoder.T5(model, t5Ids);
+            }
+
+            // A freed component's small allocations stay in glibc's arenas (1.5 GB after T5-XXL) unless trimmed.
+            NativeHeap.Trim();
             Done(3);
             cancellationToken.ThrowIfCancellationRequested();
         }
