@@ -13,7 +13,8 @@ public static class ModelLoader
     /// Constructs a model with <paramref name="construct"/> and fills it with <paramref name="bind"/> from
     /// <paramref name="source"/>. With half-precision storage the model is built directly in the stored dtype (never
     /// a float32 copy of the blocks), bound by plain byte copies, its resident modules converted to float32, and
-    /// <see cref="UpcastOnUse"/> installed.
+    /// <see cref="UpcastOnUse"/> installed
+    /// (block parameters then hold no storage outside a block's forward).
     /// </summary>
     /// <returns>The model in eval mode on <paramref name="device"/>.</returns>
     public static T Load<T>(Func<T> construct, ITensorSource source, WeightStorage storage, Device? device, Action<T, ITensorSource> bind)
@@ -56,7 +57,7 @@ public static class ModelLoader
                     resident.to(ScalarType.Float32);
                 }
 
-                model.BlockWeights = new UpcastOnUse(stored);
+                UpcastOnUse.Install(model, stored);
             }
 
             model.eval();

@@ -27,40 +27,99 @@ public interface IStreamedBlocks
 }
 
 /// <summary>
-/// Keeps block weights in their stored half precision (fp16 / bf16) and converts the block to float32 just for its
-/// forward: the conversion is exact both ways, so results equal a float32 model with the same (rounded) weights,
-/// while only one block's float32 copy exists at a time.
+/// Keeps block weights in their stored half precision (fp16 / bf16) beside the model and gives each block float32
+/// weights only for the length of its forward: the block's parameters are float32 tensors with no storage
+/// outside <see cref="Use"/>, which points them (<c>set_</c>) at a float32 copy of the stored weights and empties
+/// them again afterwards. The conversion is exact, so results equal a float32 model with the same (rounded)
+/// weights, while only one block's float32 copy exists at a time. Parameters are swapped in place, never replaced,
+/// so no module bookkeeping (or tensor left to the finalizer) is involved.
 /// </summary>
-public sealed class UpcastOnUse(ScalarType storage) : IBlockWeights
+public sealed class UpcastOnUse : IBlockWeights, IDisposable
 {
-    /// <summary>The storage dtype blocks return to after use.</summary>
-    public ScalarType Storage { get; } = storage;
+    private readonly Dictionary<nn.Module, List<(Tensor Parameter, Tensor Stored)>> blocks = new(ReferenceEqualityComparer.Instance);
+
+    private UpcastOnUse(ScalarType storage)
+    {
+        Storage = storage;
+    }
+
+    /// <summary>The dtype the block weights are kept in.</summary>
+    public ScalarType Storage { get; }
+
+    /// <summary>Bytes of stored block weights.</summary>
+    public long StoredBytes => blocks.Values.SelectMany(l => l).Sum(e => e.Stored.NumberOfElements * e.Stored.ElementSize);
+
+    /// <summary>
+    /// Moves the weights of <paramref name="model"/>'s blocks (currently in <paramref name="storage"/>) aside and
+    /// turns the blocks' parameters into empty float32 tensors; installs itself as the model's <see cref="IStreamedBlocks.BlockWeights"/>.
+    /// </summary>
+    public static UpcastOnUse Install(IStreamedBlocks model, ScalarType storage)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var weights = new UpcastOnUse(storage);
+        using var noGrad = no_grad();
+        foreach (nn.Module block in model.Blocks)
+        {
+            using var scope = NewDisposeScope();
+            var stored = new Dictionary<string, Tensor>();
+            foreach (var (name, parameter) in block.named_parameters())
+            {
+                stored[name] = parameter.detach().DetachFromDisposeScope();          // shares the storage
+                using Tensor empty = zeros(0, parameter.dtype, parameter.device);
+                parameter.set_(empty);                                              // the parameter lets go of it
+            }
+
+            block.to(ScalarType.Float32);                                          // empty tensors: nothing is converted
+            var entries = new List<(Tensor, Tensor)>();
+            foreach (var (name, parameter) in block.named_parameters())
+            {
+                parameter.DetachFromDisposeScope();
+                entries.Add((parameter, stored[name]));
+            }
+
+            weights.blocks[block] = entries;
+        }
+
+        model.BlockWeights = weights;
+        return weights;
+    }
 
     /// <inheritdoc />
     public IDisposable Use(nn.Module block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        Convert(block, ScalarType.Float32);
-        return new Release(block, Storage);
-    }
-
-    /// <summary>
-    /// <c>module.to(dtype)</c>, then frees the replaced tensors at once: left to the finalizer, every block's old
-    /// copies would pile up between garbage collections (gigabytes for T5-XXL).
-    /// </summary>
-    private static void Convert(nn.Module block, ScalarType dtype)
-    {
-        var before = block.parameters().Cast<Tensor>().Concat(block.buffers()).ToList();
-        block.to(dtype);
-        var after = block.parameters().Cast<Tensor>().Concat(block.buffers()).ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (Tensor old in before.Where(t => !after.Contains(t)))
+        List<(Tensor Parameter, Tensor Stored)> entries = blocks[block];
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        foreach (var (parameter, stored) in entries)
         {
-            old.Dispose();
+            parameter.set_(stored.to_type(ScalarType.Float32));
         }
+
+        return new Release(entries);
     }
 
-    private sealed class Release(nn.Module block, ScalarType storage) : IDisposable
+    /// <summary>Frees the stored weights (the owning model calls this from its own disposal).</summary>
+    public void Dispose()
     {
-        public void Dispose() => Convert(block, storage);
+        foreach (var (_, stored) in blocks.Values.SelectMany(l => l))
+        {
+            stored.Dispose();
+        }
+
+        blocks.Clear();
+    }
+
+    private sealed class Release(List<(Tensor Parameter, Tensor Stored)> entries) : IDisposable
+    {
+        public void Dispose()
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            foreach (var (parameter, _) in entries)
+            {
+                parameter.set_(zeros(0, ScalarType.Float32, parameter.device));
+            }
+        }
     }
 }

@@ -55,6 +55,17 @@ public sealed class SD3Transformer2DModel : nn.Module, IStreamedBlocks
     /// <inheritdoc />
     public IBlockWeights? BlockWeights { get; set; }
 
+    /// <summary>Also frees weights held aside by <see cref="BlockWeights"/> (half-precision storage).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            (BlockWeights as IDisposable)?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
     /// <summary>
     /// Loads a diffusers <c>transformer/</c> folder (<c>config.json</c> plus
     /// <c>diffusion_pytorch_model.safetensors</c> or its sharded index) on <paramref name="device"/>,
@@ -111,9 +122,16 @@ public sealed class SD3Transformer2DModel : nn.Module, IStreamedBlocks
         {
             Tensor? nextText;
             Tensor nextImage;
+
+            // One scope per block frees its intermediates as soon as it is done (otherwise every block's would live
+            // until the caller's scope ends: gigabytes at 1024² or for 38 blocks). Disposing handles is
+            // autograd-safe: the graph keeps its own references.
+            using (var blockScope = NewDisposeScope())
             using (BlockWeights?.Use(transformer_blocks[j]))
             {
                 (nextImage, nextText) = transformer_blocks[j].Forward(image, text, temb, routing);
+                nextImage.MoveToOuterDisposeScope();
+                nextText?.MoveToOuterDisposeScope();
             }
 
             image.Dispose();

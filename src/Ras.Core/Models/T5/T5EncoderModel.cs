@@ -49,6 +49,17 @@ public sealed class T5EncoderModel : nn.Module, IStreamedBlocks
         set => encoder.BlockWeights = value;
     }
 
+    /// <summary>Also frees weights held aside by <see cref="BlockWeights"/> (half-precision storage).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            (BlockWeights as IDisposable)?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
     /// <summary>Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded); computed in float32, held as <paramref name="storage"/> says.</summary>
     public static T5EncoderModel FromPretrained(string folder, Device? device = null, WeightStorage storage = WeightStorage.FullPrecision)
     {

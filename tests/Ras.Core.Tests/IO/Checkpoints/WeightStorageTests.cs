@@ -38,8 +38,11 @@ public sealed class WeightStorageTests : IDisposable
         using var full = SD3Transformer2DModel.FromPretrained(temp.Path, storage: WeightStorage.FullPrecision);
         using var stored = SD3Transformer2DModel.FromPretrained(temp.Path, storage: WeightStorage.Stored);
         Assert.Null(full.BlockWeights);
-        Assert.Equal(dtype, Assert.IsType<UpcastOnUse>(stored.BlockWeights).Storage);
-        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(dtype, p.dtype));
+        var weights = Assert.IsType<UpcastOnUse>(stored.BlockWeights);
+        Assert.Equal(dtype, weights.Storage);
+        long blockElements = full.Blocks.SelectMany(b => b.parameters()).Sum(p => p.numel());
+        Assert.Equal(blockElements * 2, weights.StoredBytes);                                  // half precision, once
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(0, p.numel()));   // no float32 copy at rest
         Assert.All(stored.ResidentModules.SelectMany(m => m.parameters()), p => Assert.Equal(ScalarType.Float32, p.dtype));
 
         using var scope = NewDisposeScope();
@@ -50,7 +53,9 @@ public sealed class WeightStorageTests : IDisposable
         Tensor expected = full.Forward(latents, conditioning.EncoderHiddenStates, conditioning.PooledProjections, t);
         Tensor actual = stored.Forward(latents, conditioning.EncoderHiddenStates, conditioning.PooledProjections, t);
         Assert.True(TensorAssert.Same(expected, actual), $"max diff {TensorAssert.MaxAbsDiff(expected, actual)}");
-        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(dtype, p.dtype));   // back to storage after use
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(0, p.numel()));     // emptied again after use
+        Tensor again = stored.Forward(latents, conditioning.EncoderHiddenStates, conditioning.PooledProjections, t);
+        Assert.True(TensorAssert.Same(expected, again), "a second forward gives the same result");
     }
 
     [Fact]
@@ -72,6 +77,7 @@ public sealed class WeightStorageTests : IDisposable
         Tensor actual = stored.Forward(ids).LastHiddenState;
         Assert.Equal(ScalarType.Float32, actual.dtype);
         Assert.True(TensorAssert.Same(expected, actual), $"max diff {TensorAssert.MaxAbsDiff(expected, actual)}");
+        Assert.True(TensorAssert.Same(expected, stored.Forward(ids).LastHiddenState), "a second forward gives the same result");
     }
 
     [Fact]
