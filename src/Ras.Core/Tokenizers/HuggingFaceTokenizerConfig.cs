@@ -34,7 +34,16 @@ internal sealed class HuggingFaceTokenizerConfig
     public int? ModelMaxLength { get; private set; }
 
     /// <summary><c>padding_side</c> (default right).</summary>
-    public SequenceSide PaddingSide { get; private set; } = SequenceSide.Right;
+    public SequenceSide PaddingSide => DeclaredPaddingSide ?? SequenceSide.Right;
+
+    /// <summary><c>padding_side</c> as the config states it, or null when absent (the tokenizer class decides then).</summary>
+    public SequenceSide? DeclaredPaddingSide { get; private set; }
+
+    /// <summary><c>add_bos_token</c>, or null when absent (the tokenizer class decides then).</summary>
+    public bool? AddBosToken { get; private set; }
+
+    /// <summary><c>add_eos_token</c>, or null when absent (the tokenizer class decides then).</summary>
+    public bool? AddEosToken { get; private set; }
 
     /// <summary><c>truncation_side</c> (default right).</summary>
     public SequenceSide TruncationSide { get; private set; } = SequenceSide.Right;
@@ -107,17 +116,26 @@ internal sealed class HuggingFaceTokenizerConfig
                 : throw new ConfigException(path, "model_max_length", $"must be a number, found {maxLength.ValueKind.ToString().ToLowerInvariant()}");
         }
 
-        PaddingSide = ReadSide(path, root, "padding_side");
-        TruncationSide = ReadSide(path, root, "truncation_side");
-        if (TryGet(root, "clean_up_tokenization_spaces", out JsonElement cleanUp))
+        DeclaredPaddingSide = ReadSide(path, root, "padding_side");
+        TruncationSide = ReadSide(path, root, "truncation_side") ?? SequenceSide.Right;
+        CleanUpTokenizationSpaces = ReadBool(path, root, "clean_up_tokenization_spaces") ?? CleanUpTokenizationSpaces;
+        AddBosToken = ReadBool(path, root, "add_bos_token");
+        AddEosToken = ReadBool(path, root, "add_eos_token");
+    }
+
+    private static bool? ReadBool(string path, JsonElement root, string field)
+    {
+        if (!TryGet(root, field, out JsonElement value))
         {
-            CleanUpTokenizationSpaces = cleanUp.ValueKind switch
-            {
-                JsonValueKind.True => true,
-                JsonValueKind.False => false,
-                _ => throw new ConfigException(path, "clean_up_tokenization_spaces", "must be true or false"),
-            };
+            return null;
         }
+
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw new ConfigException(path, field, "must be true or false"),
+        };
     }
 
     private static JsonDocument Parse(string path)
@@ -163,11 +181,11 @@ internal sealed class HuggingFaceTokenizerConfig
         return [.. tokens];
     }
 
-    private static SequenceSide ReadSide(string path, JsonElement root, string field)
+    private static SequenceSide? ReadSide(string path, JsonElement root, string field)
     {
         if (!TryGet(root, field, out JsonElement value))
         {
-            return SequenceSide.Right;
+            return null;
         }
 
         return value.ValueKind == JsonValueKind.String ? value.GetString() switch

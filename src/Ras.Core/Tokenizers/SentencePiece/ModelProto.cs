@@ -11,6 +11,9 @@ internal sealed class ModelProto
     /// <summary><c>TrainerSpec.ModelType.UNIGRAM</c>.</summary>
     public const int Unigram = 1;
 
+    /// <summary><c>TrainerSpec.ModelType.BPE</c>.</summary>
+    public const int Bpe = 2;
+
     private static readonly string[] ModelTypeNames = ["?", "UNIGRAM", "BPE", "WORD", "CHAR"];
 
     /// <summary>The vocabulary (field 1), id = index.</summary>

@@ -1,5 +1,15 @@
 namespace Ras.Tokenizers.SentencePiece;
 
+/// <summary>The segmentation algorithms we implement (<c>TrainerSpec.ModelType</c>).</summary>
+public enum SentencePieceModelType
+{
+    /// <summary>UNIGRAM: the best-scoring segmentation (Viterbi), e.g. T5.</summary>
+    Unigram = 1,
+
+    /// <summary>BPE: greedy merges by piece score, e.g. Gemma and Llama.</summary>
+    Bpe = 2,
+}
+
 /// <summary>Kinds of vocabulary entries (<c>ModelProto.SentencePiece.Type</c>).</summary>
 public enum SentencePieceType
 {

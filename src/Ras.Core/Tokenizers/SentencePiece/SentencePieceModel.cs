@@ -4,23 +4,31 @@ using Ras.Errors;
 namespace Ras.Tokenizers.SentencePiece;
 
 /// <summary>
-/// A SentencePiece UNIGRAM model (<c>spiece.model</c>, a serialized <c>ModelProto</c>) that encodes text exactly as
-/// <c>sentencepiece.SentencePieceProcessor(model_file=…).encode(text)</c> does in sentencepiece 0.1.97: the model's
-/// own normalizer (precompiled charsmap, whitespace handling, dummy prefix), Viterbi segmentation, runs of unknown
-/// characters as one unknown piece, byte fallback when the model enables it. No BOS/EOS is added.
+/// A SentencePiece UNIGRAM or BPE model (<c>spiece.model</c>, <c>tokenizer.model</c>: a serialized <c>ModelProto</c>) that
+/// encodes text exactly as <c>sentencepiece.SentencePieceProcessor(model_file=…).encode(text)</c> does in sentencepiece
+/// 0.1.97: the model's own normalizer (precompiled charsmap, whitespace handling, dummy prefix), Viterbi segmentation
+/// (unigram) or score-ordered merges (BPE), runs of unknown characters as one unknown piece, byte fallback when the
+/// model enables it. No BOS/EOS is added.
 /// </summary>
 public sealed class SentencePieceModel
 {
     private readonly ModelProto proto;
     private readonly SentencePieceNormalizer normalizer;
-    private readonly UnigramModel unigram;
+    private readonly PieceIndex index;
+    private readonly ISentencePieceSegmenter segmenter;
     private readonly Dictionary<string, int> ids;
 
     private SentencePieceModel(ModelProto proto, string source)
     {
         this.proto = proto;
         normalizer = new SentencePieceNormalizer(proto, source);
-        unigram = new UnigramModel(proto, source);
+        index = new PieceIndex(proto, source);
+        segmenter = proto.ModelType switch
+        {
+            ModelProto.Unigram => new UnigramModel(index),
+            ModelProto.Bpe => new BpeModel(index),
+            _ => throw new ConfigException(source, "trainer_spec.model_type", $"is {proto.ModelTypeName}; only UNIGRAM and BPE SentencePiece models are supported"),
+        };
         ids = [];
         for (int id = 0; id < proto.Pieces.Count; id++)
         {
@@ -36,8 +44,11 @@ public sealed class SentencePieceModel
     /// <summary>The vocabulary; an entry's id is its index.</summary>
     public IReadOnlyList<SentencePieceEntry> Pieces => proto.Pieces;
 
+    /// <summary>The segmentation algorithm (<c>trainer_spec.model_type</c>).</summary>
+    public SentencePieceModelType ModelType => (SentencePieceModelType)proto.ModelType;
+
     /// <summary>Id of the unknown piece.</summary>
-    public int UnknownId => unigram.UnknownId;
+    public int UnknownId => index.UnknownId;
 
     /// <summary><c>trainer_spec.bos_id</c>, or -1 when the model has no BOS.</summary>
     public int BosId => proto.BosId;
@@ -52,7 +63,7 @@ public sealed class SentencePieceModel
     public bool ByteFallback => proto.ByteFallback;
 
     /// <summary>Reads a <c>.model</c> file.</summary>
-    /// <exception cref="ConfigException">The file is missing, malformed, or not a unigram model (the message names it).</exception>
+    /// <exception cref="ConfigException">The file is missing, malformed, or neither a unigram nor a BPE model (the message names it).</exception>
     public static SentencePieceModel Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -81,7 +92,7 @@ public sealed class SentencePieceModel
     public IReadOnlyList<SentencePieceToken> EncodeToPieces(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return unigram.Encode(normalizer.Normalize(text));
+        return segmenter.Encode(normalizer.Normalize(text));
     }
 
     /// <summary>

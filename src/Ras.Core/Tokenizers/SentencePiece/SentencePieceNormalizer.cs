@@ -229,23 +229,4 @@ internal sealed class SentencePieceNormalizer
 
         return (units, blob[(int)(4 + trieSize)..]);
     }
-
-    /// <summary>sentencepiece's <c>PrefixMatcher</c>: the longest user-defined symbol at the start of the text.</summary>
-    private sealed class UserDefinedMatcher(IEnumerable<string> symbols)
-    {
-        private readonly byte[][] symbols = [.. symbols.Select(s => Encoding.UTF8.GetBytes(s)).OrderByDescending(s => s.Length)];
-
-        public int LongestPrefix(ReadOnlySpan<byte> input)
-        {
-            foreach (byte[] symbol in symbols)
-            {
-                if (input.StartsWith(symbol))
-                {
-                    return symbol.Length;
-                }
-            }
-
-            return 0;
-        }
-    }
 }
