@@ -20,7 +20,8 @@ internal static class Modulation
     /// <summary><c>x·(1 + scale)</c> with a per-sample <c>[B, D]</c> scale broadcast over tokens (shift-free adaLN, e.g. Lumina).</summary>
     public static Tensor Scale(Tensor x, Tensor scale)
     {
-        using Tensor onePlusScale = scale.unsqueeze(1).add(1.0f);
+        using Tensor perToken = scale.unsqueeze(1);
+        using Tensor onePlusScale = perToken.add(1.0f);
         return x.mul(onePlusScale);
     }
 

@@ -30,7 +30,8 @@ internal sealed class LuminaCombinedTimestepCaptionEmbedding : nn.Module
         using Tensor timeEmbedding = timestep_embedder.forward(features);
 
         // Masked mean over the caption; diffusers forms the mask in float32 whatever the model dtype.
-        using Tensor weights = mask.to_type(ScalarType.Float32).unsqueeze(-1);             // [B, L, 1]
+        using Tensor mask32 = mask.to_type(ScalarType.Float32);
+        using Tensor weights = mask32.unsqueeze(-1);                                       // [B, L, 1]
         using Tensor weighted = caption.mul(weights);
         using Tensor total = weighted.sum(1);                                              // [B, Dc]
         using Tensor count = weights.sum(1);                                               // [B, 1]

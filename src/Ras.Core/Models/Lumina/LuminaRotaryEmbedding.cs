@@ -68,8 +68,10 @@ internal static class LuminaRotaryEmbedding
         using Tensor rowAngles = Angles(rows, frequencies);                                 // [rows, d/4]
         using Tensor colAngles = Angles(cols, frequencies);                                 // [cols, d/4]
         long quarter = frequencies.shape[0];
-        using Tensor rowGrid = rowAngles.view(rows, 1, quarter).expand(rows, cols, quarter);
-        using Tensor colGrid = colAngles.view(1, cols, quarter).expand(rows, cols, quarter);
+        using Tensor rowColumn = rowAngles.view(rows, 1, quarter);
+        using Tensor colRow = colAngles.view(1, cols, quarter);
+        using Tensor rowGrid = rowColumn.expand(rows, cols, quarter);
+        using Tensor colGrid = colRow.expand(rows, cols, quarter);
         using Tensor interleaved = stack([rowGrid, colGrid], -1);                           // [rows, cols, d/4, 2]
         using Tensor angles = interleaved.reshape(rows * cols, half);                       // [N, d/2]: row, col, row, …
         return (angles.cos(), angles.sin());
