@@ -10,9 +10,10 @@ namespace Ras.Sampling;
 
 /// <summary>
 /// The flow-matching Euler loop with classifier-free guidance, as diffusers'
-/// <c>StableDiffusion3Pipeline.__call__</c> runs it from given latents and prompt embeddings
-/// (batched <c>[uncond, cond]</c>, <c>v = u + g·(c − u)</c>). Runs under inference mode with one dispose
-/// scope per step; an optional <see cref="ISamplerStepObserver"/> (RAS) wraps each model call.
+/// <c>StableDiffusion3Pipeline.__call__</c> and <c>LuminaText2ImgPipeline.__call__</c> run it from given latents and
+/// prompt embeddings; the denoiser's <see cref="SamplingConvention"/> says how its family's time, batch order,
+/// guidance and velocity sign map onto the loop. Runs under inference mode with one dispose scope per step; an
+/// optional <see cref="ISamplerStepObserver"/> (RAS) wraps each model call.
 /// </summary>
 public static class FlowMatchEulerSampler
 {
@@ -44,6 +45,8 @@ public static class FlowMatchEulerSampler
         }
 
         FlowMatchSchedule schedule = scheduler.SetTimesteps(options.Steps).From(options.StartStep);
+        SamplingConvention convention = denoiser.Convention;
+        float[] modelTimesteps = [.. schedule.Timesteps.Select(t => convention.ModelTimestep(t, scheduler.Config.NumTrainTimesteps))];
         var run = new SamplingRun(schedule, initialLatents.shape, denoiser.PatchSize, copies, initialLatents.device);
         observer?.OnStart(run);
         var clock = Stopwatch.StartNew();
@@ -60,7 +63,7 @@ public static class FlowMatchEulerSampler
             for (int i = 0; i < schedule.Steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                Tensor next = DenoiseStep(denoiser, observer, latents, schedule, i, copies, options.GuidanceScale);
+                Tensor next = DenoiseStep(denoiser, observer, latents, schedule, modelTimesteps[i], i, copies, options.GuidanceScale);
                 latents.Dispose();
                 latents = next;
                 NativeHeap.Trim();
@@ -87,14 +90,15 @@ public static class FlowMatchEulerSampler
     }
 
     /// <summary>One step in its own dispose scope: model call (with the observer around it), guidance, Euler update.</summary>
-    private static Tensor DenoiseStep(IDenoiser denoiser, ISamplerStepObserver? observer, Tensor latents, FlowMatchSchedule schedule, int i, int copies, double guidanceScale)
+    private static Tensor DenoiseStep(IDenoiser denoiser, ISamplerStepObserver? observer, Tensor latents, FlowMatchSchedule schedule,
+        float modelTimestep, int i, int copies, double guidanceScale)
     {
         using var scope = NewDisposeScope();
         ITokenRouting? routing = observer?.BeforeModel(i);
         Tensor modelInput = copies == 1 ? latents : cat([latents, latents], 0);
-        Tensor t = full([latents.shape[0] * copies], schedule.Timesteps[i], ScalarType.Float32, latents.device);
+        Tensor t = full([latents.shape[0] * copies], modelTimestep, ScalarType.Float32, latents.device);
         Tensor output = denoiser.Predict(modelInput, t, routing);
-        Tensor velocity = copies == 1 ? output : Guide(output, guidanceScale);
+        Tensor velocity = denoiser.Convention.Velocity(output, latents.shape[1], copies, guidanceScale);
         velocity = observer?.AfterModel(i, velocity) ?? velocity;
         Tensor next = FlowMatchEulerDiscreteScheduler.Step(latents, velocity, schedule, i);
         if (!next.isfinite().all().item<bool>())
@@ -103,16 +107,5 @@ public static class FlowMatchEulerSampler
         }
 
         return next.MoveToOuterDisposeScope();
-    }
-
-    /// <summary><c>u + g·(c − u)</c> over the <c>[uncond, cond]</c> halves of the model batch.</summary>
-    private static Tensor Guide(Tensor output, double guidanceScale)
-    {
-        Tensor[] halves = output.chunk(2, 0);
-        using Tensor uncond = halves[0];
-        using Tensor cond = halves[1];
-        using Tensor difference = cond.sub(uncond);
-        using Tensor scaled = difference.mul((float)guidanceScale);
-        return uncond.add(scaled);
     }
 }

@@ -33,8 +33,8 @@ public sealed class SD3Conditioning : IDisposable
         ArgumentNullException.ThrowIfNull(promptEmbeds);
         ArgumentNullException.ThrowIfNull(pooledPromptEmbeds);
         using var scope = NewDisposeScope();
-        Tensor text = Broadcast(promptEmbeds, batch, "prompt_embeds", 3);
-        Tensor pooled = Broadcast(pooledPromptEmbeds, batch, "pooled_prompt_embeds", 2);
+        Tensor text = PromptBatch.Broadcast(promptEmbeds, batch, "prompt_embeds", 3, ScalarType.Float32);
+        Tensor pooled = PromptBatch.Broadcast(pooledPromptEmbeds, batch, "pooled_prompt_embeds", 2, ScalarType.Float32);
         if (guidance)
         {
             if (negativePromptEmbeds is null || negativePooledPromptEmbeds is null)
@@ -42,14 +42,9 @@ public sealed class SD3Conditioning : IDisposable
                 throw new OptionsException("guidance", "guidance > 1 needs negative_prompt_embeds and negative_pooled_prompt_embeds");
             }
 
-            Tensor negText = Broadcast(negativePromptEmbeds, batch, "negative_prompt_embeds", 3);
-            Tensor negPooled = Broadcast(negativePooledPromptEmbeds, batch, "negative_pooled_prompt_embeds", 2);
-            if (!negText.shape.Skip(1).SequenceEqual(text.shape.Skip(1)))
-            {
-                throw new OptionsException("negative_prompt_embeds",
-                    $"shape [{string.Join(", ", negText.shape)}] does not match prompt_embeds [{string.Join(", ", text.shape)}]");
-            }
-
+            Tensor negText = PromptBatch.Broadcast(negativePromptEmbeds, batch, "negative_prompt_embeds", 3, ScalarType.Float32);
+            Tensor negPooled = PromptBatch.Broadcast(negativePooledPromptEmbeds, batch, "negative_pooled_prompt_embeds", 2, ScalarType.Float32);
+            PromptBatch.RequireSameShape(negText, "negative_prompt_embeds", text, "prompt_embeds");
             if (negPooled.shape[1] != pooled.shape[1])
             {
                 throw new OptionsException("negative_pooled_prompt_embeds",
@@ -69,28 +64,5 @@ public sealed class SD3Conditioning : IDisposable
     {
         EncoderHiddenStates.Dispose();
         PooledProjections.Dispose();
-    }
-
-    private static Tensor Broadcast(Tensor embeds, int batch, string name, int rank)
-    {
-        if (embeds.dim() != rank)
-        {
-            throw new OptionsException(name, $"must have {rank} dimensions, found [{string.Join(", ", embeds.shape)}]");
-        }
-
-        Tensor asFloat = embeds.to_type(ScalarType.Float32);
-        if (embeds.shape[0] == batch)
-        {
-            return asFloat;
-        }
-
-        if (embeds.shape[0] == 1)
-        {
-            long[] shape = [.. embeds.shape];
-            shape[0] = batch;
-            return asFloat.expand(shape);
-        }
-
-        throw new OptionsException(name, $"batch {embeds.shape[0]} does not match the latent batch {batch} (use 1 to share one prompt)");
     }
 }

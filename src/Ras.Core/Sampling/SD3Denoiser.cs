@@ -21,6 +21,9 @@ public sealed class SD3Denoiser : IDenoiser
     public int PatchSize => model.Config.PatchSize;
 
     /// <inheritdoc />
+    public SamplingConvention Convention => SamplingConvention.StableDiffusion3;
+
+    /// <inheritdoc />
     public int GuidanceCopies => conditioning.GuidanceCopies;
 
     /// <inheritdoc />

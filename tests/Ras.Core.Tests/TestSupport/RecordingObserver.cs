@@ -4,9 +4,14 @@ using static TorchSharp.torch;
 
 namespace Ras.Tests.TestSupport;
 
-/// <summary>Wraps an observer (or none) and keeps a copy of every step's velocity (what the Euler update used).</summary>
+/// <summary>
+/// Wraps an observer (or none) and keeps a copy of every step's velocity: as the sampler handed it over
+/// (<see cref="Received"/>) and as the Euler update used it (<see cref="Velocities"/>, e.g. with RAS fills).
+/// </summary>
 public sealed class RecordingObserver(ISamplerStepObserver? inner = null) : ISamplerStepObserver, IDisposable
 {
+    public List<Tensor> Received { get; } = [];
+
     public List<Tensor> Velocities { get; } = [];
 
     public void OnStart(SamplingRun run) => inner?.OnStart(run);
@@ -15,6 +20,7 @@ public sealed class RecordingObserver(ISamplerStepObserver? inner = null) : ISam
 
     public Tensor AfterModel(int step, Tensor velocity)
     {
+        Received.Add(velocity.clone().DetachFromDisposeScope());
         Tensor used = inner?.AfterModel(step, velocity) ?? velocity;
         Velocities.Add(used.clone().DetachFromDisposeScope());
         return used;
@@ -22,5 +28,9 @@ public sealed class RecordingObserver(ISamplerStepObserver? inner = null) : ISam
 
     public int ComputedTokens(int step) => inner?.ComputedTokens(step) ?? 0;
 
-    public void Dispose() => Velocities.ForEach(v => v.Dispose());
+    public void Dispose()
+    {
+        Received.ForEach(v => v.Dispose());
+        Velocities.ForEach(v => v.Dispose());
+    }
 }

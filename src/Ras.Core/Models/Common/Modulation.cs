@@ -17,6 +17,14 @@ internal static class Modulation
         return torch.addcmul(shift.unsqueeze(1), x, onePlusScale, 1);
     }
 
+    /// <summary><c>x·(1 + scale)</c> with a per-sample <c>[B, D]</c> scale broadcast over tokens (shift-free adaLN, e.g. Lumina).</summary>
+    public static Tensor Scale(Tensor x, Tensor scale)
+    {
+        using Tensor perToken = scale.unsqueeze(1);
+        using Tensor onePlusScale = perToken.add(1.0f);
+        return x.mul(onePlusScale);
+    }
+
     /// <summary><c>residual + gate·update</c> with a per-sample <c>[B, D]</c> gate.</summary>
     public static Tensor GatedResidual(Tensor residual, Tensor gate, Tensor update)
     {

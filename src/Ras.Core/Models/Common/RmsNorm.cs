@@ -25,9 +25,12 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         // Statistics in float32 even for half inputs, as diffusers does.
         using Tensor x = input.to_type(ScalarType.Float32);
-        using Tensor meanSquare = x.square().mean([-1], keepdim: true);
-        using Tensor inverseRms = meanSquare.add(eps).rsqrt();
-        using Tensor normed = x.mul(inverseRms).to_type(input.dtype);
+        using Tensor square = x.square();
+        using Tensor meanSquare = square.mean([-1], keepdim: true);
+        using Tensor shifted = meanSquare.add(eps);
+        using Tensor inverseRms = shifted.rsqrt();
+        using Tensor normed32 = x.mul(inverseRms);
+        using Tensor normed = normed32.to_type(input.dtype);
         return normed.mul(weight);
     }
 }

@@ -14,10 +14,13 @@ internal static class SinusoidalEmbedding
     {
         int half = channels / 2;
         using Tensor k = arange(half, dtype: ScalarType.Float32, device: timesteps.device);
-        using Tensor exponent = k.mul((float)-Math.Log(maxPeriod)).div((float)(half - downscaleFreqShift));
+        using Tensor scaled = k.mul((float)-Math.Log(maxPeriod));
+        using Tensor exponent = scaled.div((float)(half - downscaleFreqShift));
         using Tensor frequencies = exponent.exp();
-        using Tensor t = timesteps.to_type(ScalarType.Float32).unsqueeze(1);
-        using Tensor angles = t.mul(frequencies.unsqueeze(0)); // [B, half]
+        using Tensor t32 = timesteps.to_type(ScalarType.Float32);
+        using Tensor t = t32.unsqueeze(1);
+        using Tensor row = frequencies.unsqueeze(0);
+        using Tensor angles = t.mul(row);                       // [B, half]
         using Tensor cos = angles.cos();
         using Tensor sin = angles.sin();
         Tensor embedding = cat([cos, sin], 1);

@@ -163,18 +163,7 @@ public sealed class SD3Transformer2DModel : nn.Module, IStreamedBlocks
 
         using (output)
         {
-            return Unpatchify(output, height / p, width / p);
+            return Patches.Unpatchify(output, height / p, width / p, p, Config.OutChannels);
         }
-    }
-
-    /// <summary><c>[B, rows·cols, p·p·C] → [B, C, rows·p, cols·p]</c>; feature <c>(pi·p + qi)·C + c</c> → pixel (pi, qi).</summary>
-    private Tensor Unpatchify(Tensor tokens, long rows, long cols)
-    {
-        int p = Config.PatchSize;
-        int c = Config.OutChannels;
-        long batch = tokens.shape[0];
-        using Tensor grid = tokens.reshape(batch, rows, cols, p, p, c);                 // [B, h, w, p, q, C]
-        using Tensor ordered = grid.permute(0, 5, 1, 3, 2, 4);                          // [B, C, h, p, w, q]
-        return ordered.reshape(batch, c, rows * p, cols * p);
     }
 }

@@ -1,0 +1,34 @@
+using System.Globalization;
+using Ras.Errors;
+
+namespace Ras.Sampling;
+
+/// <summary>Lumina-specific sampling settings (diffusers <c>LuminaText2ImgPipeline.__call__</c> arguments and constants).</summary>
+public sealed record LuminaSamplingOptions
+{
+    /// <summary>
+    /// <c>scaling_watershed</c>: steps whose model time is below it extrapolate RoPE linearly, later ones with NTK
+    /// scaling. Default 1.0 (every step linear, as diffusers).
+    /// </summary>
+    public double ScalingWatershed { get; init; } = 1.0;
+
+    /// <summary><c>proportional_attn</c>: scale self-attention by √(log N / log base) for resolutions off the trained one. Default true.</summary>
+    public bool ProportionalAttention { get; init; } = true;
+
+    /// <summary>Latent pixels to image pixels (the VAE's downsampling); it sets the pipeline's image-size constants. Default 8.</summary>
+    public int VaeScaleFactor { get; init; } = 8;
+
+    /// <summary>Throws <see cref="OptionsException"/> for out-of-range values.</summary>
+    public void Validate()
+    {
+        if (!double.IsFinite(ScalingWatershed))
+        {
+            throw new OptionsException("scaling-watershed", $"must be a finite number, found {ScalingWatershed.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        if (VaeScaleFactor < 1)
+        {
+            throw new OptionsException("vae-scale-factor", $"must be at least 1, found {VaeScaleFactor}");
+        }
+    }
+}
