@@ -123,3 +123,27 @@ public sealed class UpcastOnUse : IBlockWeights, IDisposable
         }
     }
 }
+
+/// <summary>Base of models with streamed blocks: holds <see cref="BlockWeights"/> and frees what it keeps aside on disposal.</summary>
+public abstract class StreamedBlocksModule(string name) : nn.Module(name), IStreamedBlocks
+{
+    /// <inheritdoc />
+    public abstract IReadOnlyList<nn.Module> Blocks { get; }
+
+    /// <inheritdoc />
+    public abstract IReadOnlyList<nn.Module> ResidentModules { get; }
+
+    /// <inheritdoc />
+    public virtual IBlockWeights? BlockWeights { get; set; }
+
+    /// <summary>Also frees weights held aside by <see cref="BlockWeights"/> (half-precision storage).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            (BlockWeights as IDisposable)?.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -33,7 +33,7 @@ public sealed record GemmaOutput(Tensor LastHiddenState, IReadOnlyList<Tensor> H
 /// storage the embedding table stays in the stored dtype and only the looked-up rows are upcast (exact): in float32 it
 /// alone would take 2 GB for Gemma-2B.
 /// </remarks>
-public sealed class GemmaModel : nn.Module, IStreamedBlocks
+public sealed class GemmaModel : StreamedBlocksModule
 {
     private readonly Embedding embed_tokens;
     private readonly ModuleList<GemmaDecoderLayer> layers;
@@ -54,13 +54,12 @@ public sealed class GemmaModel : nn.Module, IStreamedBlocks
     public GemmaConfig Config { get; }
 
     /// <inheritdoc />
-    public IReadOnlyList<nn.Module> Blocks => [.. layers];
+    public override IReadOnlyList<nn.Module> Blocks => [.. layers];
 
     /// <summary>The final norm. The embedding table is deliberately not here: it stays in storage precision (see remarks).</summary>
-    public IReadOnlyList<nn.Module> ResidentModules => [norm];
+    public override IReadOnlyList<nn.Module> ResidentModules => [norm];
 
     /// <inheritdoc />
-    public IBlockWeights? BlockWeights { get; set; }
 
     /// <summary>Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded); held as <paramref name="storage"/> says.</summary>
     /// <exception cref="Errors.ConfigException">The config is missing or invalid (the message names file and field).</exception>

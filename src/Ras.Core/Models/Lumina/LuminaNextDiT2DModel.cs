@@ -13,7 +13,7 @@ namespace Ras.Models.Lumina;
 /// so <c>diffusion_pytorch_model.safetensors</c> binds by key. The forward is autograd-safe; inference mode and
 /// dispose scopes belong to the caller.
 /// </summary>
-public sealed class LuminaNextDiT2DModel : nn.Module, IStreamedBlocks
+public sealed class LuminaNextDiT2DModel : StreamedBlocksModule
 {
     private readonly LuminaPatchEmbed patch_embedder;
     private readonly Parameter pad_token;   // stored by diffusers checkpoints, never used by the forward
@@ -41,14 +41,13 @@ public sealed class LuminaNextDiT2DModel : nn.Module, IStreamedBlocks
     public LuminaNextDiT2DModelConfig Config { get; }
 
     /// <inheritdoc />
-    public IReadOnlyList<nn.Module> Blocks => [.. layers];
+    public override IReadOnlyList<nn.Module> Blocks => [.. layers];
 
     /// <inheritdoc />
     /// <remarks><c>pad_token</c> is a bare parameter outside these modules; the forward never reads it.</remarks>
-    public IReadOnlyList<nn.Module> ResidentModules => [patch_embedder, time_caption_embed, norm_out];
+    public override IReadOnlyList<nn.Module> ResidentModules => [patch_embedder, time_caption_embed, norm_out];
 
     /// <inheritdoc />
-    public IBlockWeights? BlockWeights { get; set; }
 
     /// <summary>
     /// Loads a diffusers <c>transformer/</c> folder (<c>config.json</c> plus <c>diffusion_pytorch_model.safetensors</c>

@@ -12,7 +12,7 @@ namespace Ras.Models.SD3;
 /// equal diffusers' so <c>diffusion_pytorch_model.safetensors</c> binds by key. The forward is
 /// autograd-safe; inference mode and dispose scopes belong to the caller.
 /// </summary>
-public sealed class SD3Transformer2DModel : nn.Module, IStreamedBlocks
+public sealed class SD3Transformer2DModel : StreamedBlocksModule
 {
     private readonly PatchEmbed pos_embed;
     private readonly CombinedTimestepTextProjEmbeddings time_text_embed;
@@ -47,24 +47,13 @@ public sealed class SD3Transformer2DModel : nn.Module, IStreamedBlocks
     public SD3TransformerConfig Config { get; }
 
     /// <inheritdoc />
-    public IReadOnlyList<nn.Module> Blocks => [.. transformer_blocks];
+    public override IReadOnlyList<nn.Module> Blocks => [.. transformer_blocks];
 
     /// <inheritdoc />
-    public IReadOnlyList<nn.Module> ResidentModules => [pos_embed, time_text_embed, context_embedder, norm_out, proj_out];
+    public override IReadOnlyList<nn.Module> ResidentModules => [pos_embed, time_text_embed, context_embedder, norm_out, proj_out];
 
     /// <inheritdoc />
-    public IBlockWeights? BlockWeights { get; set; }
 
-    /// <summary>Also frees weights held aside by <see cref="BlockWeights"/> (half-precision storage).</summary>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            (BlockWeights as IDisposable)?.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
 
     /// <summary>
     /// Loads a diffusers <c>transformer/</c> folder (<c>config.json</c> plus

@@ -18,7 +18,7 @@ public sealed record T5EncoderOutput(Tensor LastHiddenState, IReadOnlyList<Tenso
 /// <c>encoder.embed_tokens.weight</c>), <c>encoder.block.{i}.layer.0.SelfAttention.{q,k,v,o}.weight</c>,
 /// <c>encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight</c>, …, <c>encoder.final_layer_norm.weight</c>.
 /// </summary>
-public sealed class T5EncoderModel : nn.Module, IStreamedBlocks
+public sealed class T5EncoderModel : StreamedBlocksModule
 {
     private readonly Embedding shared;
     private readonly T5Stack encoder;
@@ -37,28 +37,18 @@ public sealed class T5EncoderModel : nn.Module, IStreamedBlocks
     public T5Config Config { get; }
 
     /// <inheritdoc />
-    public IReadOnlyList<nn.Module> Blocks => encoder.Blocks;
+    public override IReadOnlyList<nn.Module> Blocks => encoder.Blocks;
 
     /// <inheritdoc />
-    public IReadOnlyList<nn.Module> ResidentModules => [shared, encoder.FinalLayerNorm];
+    public override IReadOnlyList<nn.Module> ResidentModules => [shared, encoder.FinalLayerNorm];
 
     /// <inheritdoc />
-    public IBlockWeights? BlockWeights
+    public override IBlockWeights? BlockWeights
     {
         get => encoder.BlockWeights;
         set => encoder.BlockWeights = value;
     }
 
-    /// <summary>Also frees weights held aside by <see cref="BlockWeights"/> (half-precision storage).</summary>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            (BlockWeights as IDisposable)?.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
 
     /// <summary>Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded); computed in float32, held as <paramref name="storage"/> says.</summary>
     public static T5EncoderModel FromPretrained(string folder, Device? device = null, WeightStorage storage = WeightStorage.FullPrecision)

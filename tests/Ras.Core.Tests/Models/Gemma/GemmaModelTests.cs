@@ -67,8 +67,10 @@ public sealed class GemmaModelTests : IDisposable
         using var full = GemmaModel.FromPretrained(folder, storage: WeightStorage.FullPrecision);
         using var stored = GemmaModel.FromPretrained(folder, storage: WeightStorage.Stored);
         Assert.Null(full.BlockWeights);
-        Assert.Equal(dtype, Assert.IsType<UpcastOnUse>(stored.BlockWeights).Storage);
-        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(dtype, p.dtype));
+        var weights = Assert.IsType<UpcastOnUse>(stored.BlockWeights);
+        Assert.Equal(dtype, weights.Storage);
+        Assert.Equal(full.Blocks.SelectMany(b => b.parameters()).Sum(p => p.numel()) * 2, weights.StoredBytes);   // half precision, once
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(0, p.numel()));              // no float32 copy at rest
         Assert.All(stored.ResidentModules.SelectMany(m => m.parameters()), p => Assert.Equal(ScalarType.Float32, p.dtype));
         Assert.Equal(dtype, stored.state_dict()["embed_tokens.weight"].dtype);
 
@@ -83,7 +85,7 @@ public sealed class GemmaModelTests : IDisposable
             Assert.True(TensorAssert.Same(expected.HiddenStates[i], actual.HiddenStates[i]), $"hidden state {i}: max diff {TensorAssert.MaxAbsDiff(expected.HiddenStates[i], actual.HiddenStates[i])}");
         }
 
-        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(dtype, p.dtype));   // back to storage after use
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(0, p.numel()));   // emptied again after use
     }
 
     [Fact]
