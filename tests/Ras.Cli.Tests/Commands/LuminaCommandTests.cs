@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Ras.IO.Images;
 using Ras.IO.Safetensors;
 using Ras.Tests.TestSupport;
@@ -121,6 +122,39 @@ public sealed class LuminaCommandTests : IDisposable
         Assert.Contains("caption 24", result.Out, StringComparison.Ordinal);
         Assert.Contains("native 128 px", result.Out, StringComparison.Ordinal);
         Assert.Contains("FlowMatchEulerDiscreteScheduler, shift 1", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_synthetic_lumina_next_counts_lumina_flops()
+    {
+        string json = temp.File("bench.json");
+        var result = CliRunner.Run("bench", "--synthetic", "lumina-next", "--layers", "1", "--height", "128", "--width", "128", "--ratios", "0.5",
+            "--repeat", "1", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("synthetic lumina-next (random weights, 1 layers): 1 layers, hidden 2304, 32 heads (8 kv)", result.Out, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        var rows = document.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([64, 32], rows.Select(r => r.GetProperty("active_tokens").GetInt32()));
+        Assert.All(rows, r => Assert.Equal(256, r.GetProperty("text_tokens").GetInt32()));
+        var config = new Ras.Models.Lumina.LuminaNextDiT2DModelConfig
+        {
+            HiddenSize = 2304, NumLayers = 1, NumAttentionHeads = 32, NumKvHeads = 8, MultipleOf = 256, CrossAttentionDim = 2048,
+        };
+        Assert.Equal(Ras.Models.Lumina.LuminaFlopCount.Forward(config, 2, 64, 32, 256), rows[1].GetProperty("flops").GetDouble());
+        Assert.Equal(8, document.RootElement.GetProperty("config").GetProperty("kv_heads").GetInt32());
+    }
+
+    [Fact]
+    public void Bench_loop_runs_a_lumina_folder()
+    {
+        string json = temp.File("loop.json");
+        var result = CliRunner.Run("bench", "--model", model, "--height", "128", "--width", "96", "--text-tokens", "5", "--steps", "4", "--sample-ratio", "0.5",
+            "--scheduler-start-step", "2", "--error-reset-steps", "", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("CFG 4", result.Out, StringComparison.Ordinal);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        Assert.Equal([48, 48, 24, 24], document.RootElement.GetProperty("tokens_per_step").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.True(document.RootElement.GetProperty("kv_cache_bytes").GetInt64() > 0);
     }
 
     /// <summary>Two prompts' caption features (the second with 3 of 5 tokens valid) and, with guidance, a negative.</summary>
