@@ -112,6 +112,25 @@ public sealed class LuminaText2ImgPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Ras_latents_equal_dense_latents_until_the_first_ras_step()
+    {
+        using var pipeline = LuminaText2ImgPipeline.Open(folder);
+        var dense = new List<GenerationProgress>();
+        var ras = new List<GenerationProgress>();
+        await pipeline.GenerateAsync(Request(6) with { Preview = true }, new Recorder(dense));
+        await pipeline.GenerateAsync(Request(6, StaticHalf with { SchedulerStartStep = 3 }) with { Preview = true }, new Recorder(ras));
+        byte[][] Previews(List<GenerationProgress> reports) => reports.Where(r => r.Stage == GenerationStage.Denoise).Select(r => r.Preview!.Rgb).ToArray();
+        byte[][] d = Previews(dense), r = Previews(ras);
+        Assert.Equal(6, d.Length);
+        for (int step = 0; step < 3; step++)
+        {
+            Assert.True(d[step].AsSpan().SequenceEqual(r[step]), $"step {step} runs dense in both");
+        }
+
+        Assert.False(d[3].AsSpan().SequenceEqual(r[3]), "step 3 is the first RAS step");
+    }
+
+    [Fact]
     public async Task Batch_of_two_prompts_gives_two_images_in_order_with_ras()
     {
         using var pipeline = LuminaText2ImgPipeline.Open(folder);
