@@ -29,7 +29,7 @@ public sealed class LuminaDenoiser : IDenoiser
             BaseSequenceLength = side * side;
             if (BaseSequenceLength < 2)
             {
-                throw new OptionsException("proportional-attention",
+                throw new OptionsException("proportional-attn",
                     $"needs sample_size·{Options.VaeScaleFactor} ≥ 32 (base length (default image size // 16)² = {BaseSequenceLength}); turn it off for this model");
             }
         }

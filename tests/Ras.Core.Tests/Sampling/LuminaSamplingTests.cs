@@ -70,7 +70,7 @@ public sealed class LuminaSamplingTests
 
         using var tiny = new LuminaNextDiT2DModel(config with { SampleSize = 2 });
         var error = Assert.Throws<OptionsException>(() => new LuminaDenoiser(tiny, conditioning));
-        Assert.Equal("proportional-attention", error.Option);
+        Assert.Equal("proportional-attn", error.Option);
     }
 
     [Fact]
