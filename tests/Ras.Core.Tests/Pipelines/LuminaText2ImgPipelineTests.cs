@@ -181,6 +181,16 @@ public sealed class LuminaText2ImgPipelineTests : IDisposable
         Assert.Equal("_class_name", wrong.Field);
     }
 
+    [Fact]
+    public void Proportional_attention_on_a_model_trained_below_32_px_fails_at_open()
+    {
+        string config = Path.Combine(folder, "transformer", "config.json");
+        File.WriteAllText(config, (TinyLuminaPipelines.TransformerConfig with { SampleSize = 2 }).ToJson());
+        Assert.Equal("proportional-attn", Assert.Throws<OptionsException>(() => LuminaText2ImgPipeline.Open(folder)).Option);
+        using var off = LuminaText2ImgPipeline.Open(folder, sampling: new Ras.Sampling.LuminaSamplingOptions { ProportionalAttention = false });
+        Assert.Equal(16, off.Defaults.Width);
+    }
+
     private sealed class Recorder(List<GenerationProgress> reports) : IProgress<GenerationProgress>
     {
         public void Report(GenerationProgress value) => reports.Add(value);

@@ -61,6 +61,11 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
         Sampling.Validate();
         int multiple = VaeScaleFactor * transformerConfig.PatchSize;
         int native = transformerConfig.SampleSize * VaeScaleFactor;
+        if (Sampling.ProportionalAttention)
+        {
+            LuminaDenoiser.RequireProportionalBase(native, VaeScaleFactor);   // fail at open, not after the text encoder ran
+        }
+
         Defaults = new PipelineDefaults(DefaultSteps, DefaultGuidance, native, native, multiple, PositionGrid * multiple,
             RecommendedRasFor(native / multiple * (native / multiple)), SupportsImageToImage: false,
             (width, height) => RecommendedRasFor(width / multiple * (height / multiple)));
@@ -117,6 +122,7 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
     /// <param name="storage">How the transformer's and Gemma's weights are held.</param>
     /// <param name="sampling">Pipeline constants (<c>scaling_watershed</c>, <c>proportional_attn</c>); null = diffusers' defaults. The VAE factor is taken from the VAE.</param>
     /// <exception cref="RasInputException">Not a Lumina folder, a component missing, or configs that do not fit together.</exception>
+    /// <exception cref="OptionsException">Proportional attention on for a model trained below 32 px.</exception>
     public static LuminaText2ImgPipeline Open(string folder, Device? device = null, WeightStorage storage = WeightStorage.Auto, LuminaSamplingOptions? sampling = null) =>
         new(LuminaPipelineSource.Open(folder, storage), device, sampling);
 
