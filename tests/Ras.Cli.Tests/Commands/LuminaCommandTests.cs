@@ -50,12 +50,15 @@ public sealed class LuminaCommandTests : IDisposable
         Assert.Contains("skip-num-step 3, skip-num-step-length 4", result.Out, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Generate_rejects_options_lumina_does_not_have()
+    [Theory]
+    [InlineData("no-t5", "--no-t5")]
+    [InlineData("max-sequence-length", "--max-sequence-length", "77")]
+    [InlineData("width", "--ras", "--width", "8")]
+    public void Generate_rejects_bad_options_naming_them(string named, params string[] flags)
     {
-        var result = CliRunner.Run("generate", "a cat", "--model", model, "--steps", "2", "--no-t5", "--out", temp.File("x.png"));
+        var result = CliRunner.Run(["generate", "a cat", "--model", model, "--steps", "2", "--out", temp.File("x.png"), .. flags]);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("no-t5", result.Error, StringComparison.Ordinal);
+        Assert.Contains(named, result.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(temp.File("x.png")));
     }
 

@@ -68,7 +68,7 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
 
         Defaults = new PipelineDefaults(DefaultSteps, DefaultGuidance, native, native, multiple, PositionGrid * multiple,
             RecommendedRasFor(native / multiple * (native / multiple)), SupportsImageToImage: false,
-            (width, height) => RecommendedRasFor(width / multiple * (height / multiple)));
+            (width, height) => RecommendedRasFor(Math.Max(1, width / multiple * (height / multiple))));   // invalid sizes are reported by Generate
     }
 
     /// <summary>
