@@ -1,21 +1,20 @@
 using Ras.Errors;
-using Ras.Models.SD3;
 using static TorchSharp.torch;
 
 namespace Ras.Cli.Bench;
 
 /// <summary>Sizes of one benchmark input and how to draw random inputs and token choices for it.</summary>
-internal sealed record BenchSetup(SD3TransformerConfig Config, int Height, int Width, int TextTokens, int Batch)
+internal sealed record BenchSetup(int PatchSize, int InChannels, int Height, int Width, int TextTokens, int Batch)
 {
     public int LatentHeight => Height / 8;
 
     public int LatentWidth => Width / 8;
 
-    public int ImageTokens => LatentHeight / Config.PatchSize * (LatentWidth / Config.PatchSize);
+    public int ImageTokens => LatentHeight / PatchSize * (LatentWidth / PatchSize);
 
-    public static BenchSetup Create(SD3TransformerConfig config, int height, int width, int textTokens, int batch)
+    public static BenchSetup Create(int patchSize, int inChannels, int height, int width, int textTokens, int batch)
     {
-        int multiple = 8 * config.PatchSize;
+        int multiple = 8 * patchSize;
         if (height <= 0 || height % multiple != 0)
         {
             throw new OptionsException("height", $"must be a positive multiple of {multiple}, found {height}");
@@ -36,15 +35,11 @@ internal sealed record BenchSetup(SD3TransformerConfig Config, int Height, int W
             throw new OptionsException("batch", $"must be at least 1, found {batch}");
         }
 
-        return new BenchSetup(config, height, width, textTokens, batch);
+        return new BenchSetup(patchSize, inChannels, height, width, textTokens, batch);
     }
 
-    /// <summary>Random latents, text, pooled embeddings and a mid-schedule timestep.</summary>
-    public BenchInputs RandomInputs(Device device) => new(
-        randn([Batch, Config.InChannels, LatentHeight, LatentWidth], device: device),
-        randn([Batch, TextTokens, Config.JointAttentionDim], device: device),
-        randn([Batch, Config.PooledProjectionDim], device: device),
-        full([Batch], 500f, ScalarType.Float32, device));
+    /// <summary>Random latents <c>[Batch, C, H/8, W/8]</c>.</summary>
+    public Tensor RandomLatents(Device device) => randn([Batch, InChannels, LatentHeight, LatentWidth], device: device);
 
     /// <summary><c>[Batch, active]</c> random token indices, ascending, the same for every sample (a CFG pair shares its regions).</summary>
     public Tensor RandomActiveTokens(int active, Device device)
@@ -60,14 +55,17 @@ internal sealed record BenchSetup(SD3TransformerConfig Config, int Height, int W
     }
 }
 
-/// <summary>The tensors one benchmark forward consumes.</summary>
-internal sealed record BenchInputs(Tensor Latents, Tensor Text, Tensor Pooled, Tensor Timesteps) : IDisposable
+/// <summary>
+/// The tensors one benchmark forward consumes: latents, text features, the family's extra text input (SD3: pooled
+/// embeddings <c>[B, P]</c>; Lumina: the caption mask <c>[B, L]</c>) and timesteps in the family's time.
+/// </summary>
+internal sealed record BenchInputs(Tensor Latents, Tensor Text, Tensor Extra, Tensor Timesteps) : IDisposable
 {
     public void Dispose()
     {
         Latents.Dispose();
         Text.Dispose();
-        Pooled.Dispose();
+        Extra.Dispose();
         Timesteps.Dispose();
     }
 }

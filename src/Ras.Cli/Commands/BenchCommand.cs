@@ -5,7 +5,9 @@ using System.Text.Json;
 using Ras.Cli.Bench;
 using Ras.Cli.Options;
 using Ras.Errors;
+using Ras.IO.Configs;
 using Ras.IO.Files;
+using Ras.Models.Lumina;
 using Ras.Models.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
@@ -23,16 +25,16 @@ internal sealed class BenchCommand : ICliCommand
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
     private readonly Option<string?> model = new("--model") { Description = "Diffusers pipeline or transformer folder to benchmark." };
-    private readonly Option<string?> synthetic = new("--synthetic") { Description = "Random-weight model instead of --model: sd3-medium (hidden 1536, 24 heads × 64, joint dim 4096, pooled 2048, patch 2)." };
-    private readonly Option<int?> layers = new("--layers") { Description = "Blocks of the synthetic model. Default: 24 (SD3-medium's depth)." };
+    private readonly Option<string?> synthetic = new("--synthetic") { Description = "Random-weight model instead of --model: sd3-medium (hidden 1536, 24 heads × 64, joint dim 4096, pooled 2048, patch 2) or lumina-next (Lumina-Next-SFT: hidden 2304, 32 heads, 8 KV heads, caption dim 2048, patch 2, 4 channels)." };
+    private readonly Option<int?> layers = new("--layers") { Description = "Blocks of the synthetic model. Default: 24 (SD3-medium's and Lumina-Next-SFT's depth)." };
     private readonly Option<int> height = new("--height") { Description = "Image height in pixels (latents are 1/8). Default: 1024.", DefaultValueFactory = _ => 1024 };
     private readonly Option<int> width = new("--width") { Description = "Image width in pixels. Default: 1024.", DefaultValueFactory = _ => 1024 };
-    private readonly Option<int> textTokens = new("--text-tokens") { Description = "Text tokens per sample. Default: 333 (SD3: 77 CLIP + 256 T5).", DefaultValueFactory = _ => 333 };
+    private readonly Option<int?> textTokens = new("--text-tokens") { Description = "Text tokens per sample. Default: SD3 333 (77 CLIP + 256 T5), Lumina-Next 256 (Gemma's cap)." };
     private readonly Option<int> batch = new("--batch") { Description = "Model batch. Default: 2 (one image with CFG).", DefaultValueFactory = _ => 2 };
     private readonly Option<string> ratios = new("--ratios") { Description = "Sample ratios to time; 1 = dense. Default: 1,0.5,0.25,0.125.", DefaultValueFactory = _ => "1,0.5,0.25,0.125" };
     private readonly Option<int> repeat = new("--repeat") { Description = "Timed forwards per ratio (after one warm-up); the median is reported. Default: 3.", DefaultValueFactory = _ => 3 };
     private readonly Option<string?> json = new("--json") { Description = "Also write the results as JSON to this file." };
-    private readonly Option<int?> steps = new("--steps") { Description = "Instead of timing single forwards, run a whole N-step sampling loop (CFG 7, RAS per the RAS flags) and report resident memory per step and its peak (VmHWM)." };
+    private readonly Option<int?> steps = new("--steps") { Description = "Instead of timing single forwards, run a whole N-step sampling loop (CFG at the family's default: SD3 7, Lumina-Next 4; RAS per the RAS flags) and report resident memory per step and its peak (VmHWM)." };
     private readonly Option<int> seed = new("--seed") { Description = "Seed for weights, inputs and token choices. Default: 0.", DefaultValueFactory = _ => 0 };
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
@@ -58,9 +60,10 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         torch.manual_seed(result.GetValue(seed));
-        using SD3Transformer2DModel transformer = LoadModel(result, device, out string modelName);
-        var setup = BenchSetup.Create(transformer.Config, result.GetValue(height), result.GetValue(width), result.GetValue(textTokens), result.GetValue(batch));
-        context.Out.WriteLine($"model:   {modelName}: {transformer.Config.NumLayers} layers, hidden {transformer.Config.InnerDim}, {transformer.Config.NumAttentionHeads} heads");
+        using BenchModel transformer = LoadModel(result, device, out string modelName);
+        var setup = BenchSetup.Create(transformer.PatchSize, transformer.InChannels, result.GetValue(height), result.GetValue(width),
+            result.GetValue(textTokens) ?? transformer.DefaultTextTokens, result.GetValue(batch));
+        context.Out.WriteLine($"model:   {modelName}: {transformer.Summary}");
         context.Out.WriteLine($"input:   batch {setup.Batch}, {setup.ImageTokens} image tokens ({setup.Height}×{setup.Width} px), {setup.TextTokens} text tokens");
         context.Out.WriteLine($"device:  {ComputeFlags.Describe(device)}");
 
@@ -78,40 +81,40 @@ internal sealed class BenchCommand : ICliCommand
         return Task.FromResult(ExitCodes.Ok);
     }
 
-    private SD3Transformer2DModel LoadModel(ParseResult result, Device device, out string name)
+    private BenchModel LoadModel(ParseResult result, Device device, out string name)
     {
         string? dir = result.GetValue(model);
         string? preset = result.GetValue(synthetic);
         if ((dir is null) == (preset is null))
         {
-            throw new OptionsException("model", "give exactly one of --model DIR or --synthetic sd3-medium");
+            throw new OptionsException("model", "give exactly one of --model DIR or --synthetic sd3-medium|lumina-next");
         }
 
         if (dir is not null)
         {
             name = dir;
             string transformerDir = Directory.Exists(Path.Combine(dir, "transformer")) ? Path.Combine(dir, "transformer") : dir;
-            return SD3Transformer2DModel.FromPretrained(transformerDir, device);
-        }
-
-        if (preset != "sd3-medium")
-        {
-            throw new OptionsException("synthetic", $"'{preset}' is not a synthetic model (available: sd3-medium)");
+            return JsonConfig.Load(Path.Combine(transformerDir, "config.json")).ClassName == LuminaNextDiT2DModelConfig.ClassName
+                ? new LuminaBenchModel(LuminaNextDiT2DModel.FromPretrained(transformerDir, device))
+                : new Sd3BenchModel(SD3Transformer2DModel.FromPretrained(transformerDir, device));
         }
 
         int depth = result.GetValue(layers) ?? 24;
-        name = $"synthetic sd3-medium (random weights, {depth} layers)";
-        var config = new SD3TransformerConfig
+        if (depth < 1)
         {
-            SampleSize = 128, PatchSize = 2, InChannels = 16, OutChannels = 16, NumLayers = depth, AttentionHeadDim = 64,
-            NumAttentionHeads = 24, JointAttentionDim = 4096, CaptionProjectionDim = 1536, PooledProjectionDim = 2048, PosEmbedMaxSize = 192,
+            throw new OptionsException("layers", $"must be at least 1, found {depth}");
+        }
+
+        name = $"synthetic {preset} (random weights, {depth} layers)";
+        return preset switch
+        {
+            "sd3-medium" => Sd3BenchModel.Synthetic(depth, device),
+            "lumina-next" => LuminaBenchModel.Synthetic(depth, device),
+            _ => throw new OptionsException("synthetic", $"'{preset}' is not a synthetic model (available: sd3-medium, lumina-next)"),
         };
-        var built = new SD3Transformer2DModel(config);
-        built.eval();
-        return device.type == DeviceType.CPU ? built : built.to(device);
     }
 
-    private static BenchReport RunForwards(SD3Transformer2DModel transformer, BenchSetup setup, double[] sampleRatios, int repeats, Device device, string modelName, CliContext context)
+    private static BenchReport RunForwards(BenchModel transformer, BenchSetup setup, double[] sampleRatios, int repeats, Device device, string modelName, CliContext context)
     {
         if (repeats < 1)
         {
@@ -119,8 +122,8 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         using var inference = inference_mode();
-        using var inputs = setup.RandomInputs(device);
-        double denseFlops = SD3FlopCount.Forward(transformer.Config, setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
+        using var inputs = transformer.RandomInputs(setup, device);
+        double denseFlops = transformer.Flops(setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
         var ordered = sampleRatios.OrderByDescending(r => r).ToArray();
         var runners = ordered.Select(r => new ForwardRunner(transformer, inputs, setup, setup.ImageTokens - (int)Math.Floor((1 - r) * setup.ImageTokens), device)).ToArray();
         try
@@ -148,7 +151,7 @@ internal sealed class BenchCommand : ICliCommand
             {
                 int active = runners[i].Active;
                 double median = Median(samples[i]);
-                double flops = SD3FlopCount.Forward(transformer.Config, setup.Batch, setup.ImageTokens, active, setup.TextTokens);
+                double flops = transformer.Flops(setup.Batch, setup.ImageTokens, active, setup.TextTokens);
                 double ideal = denseFlops / flops;
                 double speedup = denseMs / median;
                 rows.Add(new BenchRow(ordered[i], active, setup.TextTokens, median, samples[i], flops, ideal, speedup, speedup / ideal));
@@ -156,12 +159,12 @@ internal sealed class BenchCommand : ICliCommand
                     $"{ordered[i],-7} {active,6} {setup.TextTokens,5} {median,11:0.0} {speedup,9:0.00} {ideal,7:0.00} {speedup / ideal,12:0.00}"));
             }
 
-        return new BenchReport(rows, MachineInfo.Describe(), new Dictionary<string, object>
+        var config = new Dictionary<string, object>(transformer.ConfigFacts) { ["model"] = modelName };
+        return new BenchReport(rows, MachineInfo.Describe(), new Dictionary<string, object>(config)
         {
-            ["model"] = modelName, ["layers"] = transformer.Config.NumLayers, ["hidden"] = transformer.Config.InnerDim,
-            ["heads"] = transformer.Config.NumAttentionHeads, ["height"] = setup.Height, ["width"] = setup.Width,
+            ["height"] = setup.Height, ["width"] = setup.Width,
             ["image_tokens"] = setup.ImageTokens, ["text_tokens"] = setup.TextTokens, ["batch"] = setup.Batch, ["repeat"] = repeats,
-            ["flops_counted"] = "linear layers, patch conv, attention QK^T and AV; 2 FLOPs per multiply-add",
+            ["flops_counted"] = "linear layers, patch embedding, attention QK^T and AV; 2 FLOPs per multiply-add",
             ["timing"] = "median of --repeat rounds; each round times every ratio once (side by side, heap trimmed before each forward as in sampling), after one untimed warm-up round",
         });
         }
@@ -177,13 +180,13 @@ internal sealed class BenchCommand : ICliCommand
     /// <summary>Times forwards at one ratio; a RAS runner keeps its own K/V caches, filled by a dense forward.</summary>
     private sealed class ForwardRunner : IDisposable
     {
-        private readonly SD3Transformer2DModel transformer;
+        private readonly BenchModel transformer;
         private readonly BenchInputs inputs;
         private readonly KeyValueCaches caches = new();
         private readonly Tensor? index;
         private readonly RasRouting? routing;
 
-        public ForwardRunner(SD3Transformer2DModel transformer, BenchInputs inputs, BenchSetup setup, int active, Device device)
+        public ForwardRunner(BenchModel transformer, BenchInputs inputs, BenchSetup setup, int active, Device device)
         {
             this.transformer = transformer;
             this.inputs = inputs;
@@ -194,7 +197,7 @@ internal sealed class BenchCommand : ICliCommand
                 routing = new RasRouting(caches, index, setup.ImageTokens);
                 using var fill = NewDisposeScope();
                 using var refill = new RasRouting(caches, index: null, setup.ImageTokens);
-                transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, refill);
+                transformer.Forward(inputs, refill);
             }
         }
 
@@ -206,7 +209,7 @@ internal sealed class BenchCommand : ICliCommand
             Ras.Native.NativeHeap.Trim();
             using var scope = NewDisposeScope();
             long start = Stopwatch.GetTimestamp();
-            transformer.Forward(inputs.Latents, inputs.Text, inputs.Pooled, inputs.Timesteps, routing);
+            transformer.Forward(inputs, routing);
             return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
@@ -218,19 +221,20 @@ internal sealed class BenchCommand : ICliCommand
         }
     }
 
-    private static LoopReport RunLoop(SD3Transformer2DModel transformer, BenchSetup setup, int loopSteps, RasOptions rasOptions, Device device, CliContext context)
+    private static LoopReport RunLoop(BenchModel transformer, BenchSetup setup, int loopSteps, RasOptions rasOptions, Device device, CliContext context)
     {
         if (setup.Batch % 2 != 0)
         {
             throw new OptionsException("batch", "with --steps the model batch is images × 2 (CFG), so it must be even");
         }
 
-        var sampler = new SamplerOptions { Steps = loopSteps, GuidanceScale = 7.0 };
-        var scheduler = new FlowMatchEulerDiscreteScheduler(new FlowMatchEulerDiscreteSchedulerConfig { Shift = 3.0 });
-        using var inputs = setup.RandomInputs(device);
+        (double guidance, double shift) = transformer.LoopSettings;
+        var sampler = new SamplerOptions { Steps = loopSteps, GuidanceScale = guidance };
+        var scheduler = new FlowMatchEulerDiscreteScheduler(new FlowMatchEulerDiscreteSchedulerConfig { Shift = shift });
+        using var inputs = transformer.RandomInputs(setup, device);
         int images = setup.Batch / 2;
-        using var conditioning = SD3Conditioning.Create(inputs.Text.narrow(0, 0, images), inputs.Pooled.narrow(0, 0, images),
-            inputs.Text.narrow(0, images, images), inputs.Pooled.narrow(0, images, images), images, guidance: true);
+        (IDenoiser denoiser, IDisposable owner) = transformer.LoopDenoiser(inputs, images);
+        using var conditioning = owner;
         using Tensor latents = inputs.Latents.narrow(0, 0, images);
         using var session = new RasSession(rasOptions);
         long before = ProcessMemory.ResidentBytes();
@@ -241,9 +245,9 @@ internal sealed class BenchCommand : ICliCommand
             rss.Add(ProcessMemory.ResidentBytes());
             peaks.Add(ProcessMemory.PeakResidentBytes());
         }, new Terminal.ProgressBar(context.Error, "bench"));
-        context.Out.WriteLine($"loop:    {loopSteps} steps, CFG 7, {images} image(s); RAS {RasFlags.Describe(rasOptions, loopSteps)}");
+        context.Out.WriteLine($"loop:    {loopSteps} steps, CFG {guidance.ToString(CultureInfo.InvariantCulture)}, {images} image(s); RAS {RasFlags.Describe(rasOptions, loopSteps)}");
         var clock = Stopwatch.StartNew();
-        using (Tensor final = FlowMatchEulerSampler.Sample(new SD3Denoiser(transformer, conditioning), scheduler, latents, sampler, session, progress, context.Cancellation))
+        using (Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler, latents, sampler, session, progress, context.Cancellation))
         {
         }
 

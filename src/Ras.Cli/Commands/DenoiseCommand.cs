@@ -6,7 +6,8 @@ using Ras.Cli.Terminal;
 using Ras.Errors;
 using Ras.IO.Files;
 using Ras.IO.Safetensors;
-using Ras.Models.SD3;
+using Ras.Cli.Commands.Denoise;
+using Ras.Pipelines.Lumina;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -15,30 +16,33 @@ using static TorchSharp.torch;
 
 namespace Ras.Cli.Commands;
 
-/// <summary><c>ras denoise</c>: the sampling loop from given latents (or a seed) and prompt embeddings.</summary>
+/// <summary><c>ras denoise</c>: the sampling loop from given latents (or a seed) and prompt embeddings, for SD3 and Lumina-Next transformers.</summary>
 internal sealed class DenoiseCommand : ICliCommand
 {
-    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder holding transformer/ and scheduler/.", Required = true };
+    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder holding transformer/ (SD3Transformer2DModel or LuminaNextDiT2DModel) and scheduler/.", Required = true };
     private readonly Option<string> inputs = new("--inputs")
     {
-        Description = "Safetensors with prompt_embeds, pooled_prompt_embeds, (guidance > 1) negative_prompt_embeds and negative_pooled_prompt_embeds, and optionally latents [B,C,H,W].",
+        Description = "Safetensors with the conditioning and optionally latents [B,C,H,W]. SD3: prompt_embeds, pooled_prompt_embeds and, with guidance > 1, negative_prompt_embeds, negative_pooled_prompt_embeds. " +
+            "Lumina-Next: prompt_embeds [B,L,caption_dim], prompt_attention_mask [B,L] (int64, 1 = valid) and, with guidance > 1, negative_prompt_embeds, negative_prompt_attention_mask.",
         Required = true,
     };
 
     private readonly Option<string> output = new("--out") { Description = "Where to write the final latents (safetensors, tensor 'latents', float32).", Required = true };
-    private readonly Option<int> steps = new("--steps") { Description = "Denoising steps. Default: 28.", DefaultValueFactory = _ => 28 };
-    private readonly Option<double> guidance = new("--guidance") { Description = "Classifier-free guidance scale; CFG is on when > 1. Default: 7.0.", DefaultValueFactory = _ => 7.0 };
+    private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 28, Lumina-Next {LuminaText2ImgPipeline.DefaultSteps}." };
+    private readonly Option<double?> guidance = new("--guidance") { Description = $"Classifier-free guidance scale; CFG is on when > 1. Default: SD3 7.0, Lumina-Next {LuminaText2ImgPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
     private readonly Option<long?> seed = new("--seed") { Description = "Seed for the initial latents when the inputs hold none. Default: random (printed)." };
     private readonly Option<int?> width = new("--width") { Description = "Image width in pixels (latents are 1/8) when the inputs hold no latents. Default: the model's sample_size × 8." };
     private readonly Option<int?> height = new("--height") { Description = "Image height in pixels when the inputs hold no latents. Default: the model's sample_size × 8." };
+    private readonly Option<double?> scalingWatershed = new("--scaling-watershed") { Description = "Lumina-Next: steps whose model time is below it scale RoPE linearly, later ones with NTK. Default: 1.0 (diffusers)." };
+    private readonly Option<string?> proportionalAttn = new("--proportional-attn") { Description = "Lumina-Next: true|false, scale self-attention by √(log N / log base) off the trained resolution. Default: true (diffusers)." };
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
 
     public Command Build()
     {
-        var command = new Command("denoise", "Run the flow-matching Euler loop (with CFG and optional RAS) on prompt embeddings; writes the final latents. Dense unless --sample-ratio < 1.")
+        var command = new Command("denoise", "Run the flow-matching Euler loop (with CFG and optional RAS) on prompt embeddings for an SD3 or Lumina-Next transformer; writes the final latents. Dense unless --sample-ratio < 1.")
         {
-            model, inputs, output, steps, guidance, seed, width, height,
+            model, inputs, output, steps, guidance, seed, width, height, scalingWatershed, proportionalAttn,
         };
         ras.AddTo(command);
         compute.AddTo(command);
@@ -50,9 +54,8 @@ internal sealed class DenoiseCommand : ICliCommand
         Device device = compute.Apply(result);
         string modelDir = result.GetValue(model)!;
         string outPath = result.GetValue(output)!;
-        var sampler = new SamplerOptions { Steps = result.GetValue(steps), GuidanceScale = result.GetValue(guidance) };
-        sampler.Validate();
         RasOptions rasOptions = ras.Apply(result, new RasOptions());
+        (LuminaSamplingOptions lumina, string? luminaFlag) = LuminaOptions(result);
         AtomicFile.EnsureWritable(outPath);
 
         string transformerDir = Path.Combine(modelDir, "transformer");
@@ -68,83 +71,111 @@ internal sealed class DenoiseCommand : ICliCommand
         }
 
         var scheduler = new FlowMatchEulerDiscreteScheduler(FlowMatchEulerDiscreteSchedulerConfig.Load(schedulerConfig));
-        using var transformer = SD3Transformer2DModel.FromPretrained(transformerDir, device);
-        SD3TransformerConfig config = transformer.Config;
+        using DenoiseTransformer transformer = DenoiseTransformer.Load(transformerDir, device, lumina, luminaFlag);
+        var sampler = new SamplerOptions { Steps = result.GetValue(steps) ?? transformer.DefaultSteps, GuidanceScale = result.GetValue(guidance) ?? transformer.DefaultGuidance };
+        sampler.Validate();
         using var inputFile = SafetensorsFile.Open(result.GetValue(inputs)!);
         using var scope = NewDisposeScope();
 
-        Tensor promptEmbeds = Require(inputFile, "prompt_embeds").to(device);
-        Tensor pooled = Require(inputFile, "pooled_prompt_embeds").to(device);
-        Tensor? negative = sampler.UsesGuidance ? Require(inputFile, "negative_prompt_embeds").to(device) : null;
-        Tensor? negativePooled = sampler.UsesGuidance ? Require(inputFile, "negative_pooled_prompt_embeds").to(device) : null;
-        (Tensor latents, string origin) = InitialLatents(result, inputFile, config, (int)promptEmbeds.shape[0], device);
-        RasPlan.Create(rasOptions, sampler.Steps, (int)latents.shape[2] / config.PatchSize, (int)latents.shape[3] / config.PatchSize);
+        (Tensor latents, string origin) = InitialLatents(result, inputFile, transformer, DenoiseTransformer.PromptBatch(inputFile), device);
+        int patch = transformer.PatchSize;
+        RasPlan.Create(rasOptions, sampler.Steps, (int)latents.shape[2] / patch, (int)latents.shape[3] / patch);
 
-        context.Out.WriteLine($"model:    {modelDir} (SD3Transformer2DModel, {config.NumLayers} layers, {config.NumAttentionHeads}×{config.AttentionHeadDim} heads, patch {config.PatchSize}, qk_norm {config.QkNorm}, {config.DualAttentionLayers.Count} dual-attention layers)");
-        context.Out.WriteLine($"latents:  [{string.Join(",", latents.shape)}] ({latents.shape[2] / config.PatchSize * (latents.shape[3] / config.PatchSize)} tokens per image), {origin}");
+        context.Out.WriteLine($"model:    {modelDir} ({transformer.Summary})");
+        context.Out.WriteLine($"latents:  [{string.Join(",", latents.shape)}] ({latents.shape[2] / patch * (latents.shape[3] / patch)} tokens per image), {origin}");
         context.Out.WriteLine($"sampler:  {sampler.Steps} steps, guidance {sampler.GuidanceScale.ToString(CultureInfo.InvariantCulture)} (CFG {(sampler.UsesGuidance ? "on" : "off")}), shift {scheduler.Config.Shift.ToString(CultureInfo.InvariantCulture)}");
         context.Out.WriteLine($"RAS:      {RasFlags.Describe(rasOptions, sampler.Steps)}");
         context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
 
-        using var conditioning = SD3Conditioning.Create(promptEmbeds, pooled, negative, negativePooled, (int)latents.shape[0], sampler.UsesGuidance);
-        using var session = new RasSession(rasOptions);
-        var clock = Stopwatch.StartNew();
-        Tensor final = FlowMatchEulerSampler.Sample(new SD3Denoiser(transformer, conditioning), scheduler, latents, sampler, session,
-            new ProgressBar(context.Error, "denoise"), context.Cancellation);
-        clock.Stop();
-
-        using (final)
+        (IDenoiser denoiser, IDisposable conditioning) = transformer.Bind(inputFile, (int)latents.shape[0], sampler.UsesGuidance, device);
+        using (conditioning)
         {
-            var metadata = new Dictionary<string, string>
+            using var session = new RasSession(rasOptions);
+            var clock = Stopwatch.StartNew();
+            Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler, latents, sampler, session, new ProgressBar(context.Error, "denoise"), context.Cancellation);
+            clock.Stop();
+
+            using (final)
             {
-                ["steps"] = sampler.Steps.ToString(CultureInfo.InvariantCulture),
-                ["guidance"] = sampler.GuidanceScale.ToString(CultureInfo.InvariantCulture),
-                ["ras"] = RasFlags.Describe(rasOptions, sampler.Steps),
-                ["latents"] = origin,
-            };
-            SafetensorsWriter.Write(outPath, new Dictionary<string, Tensor> { ["latents"] = final }, metadata);
+                var metadata = new Dictionary<string, string>
+                {
+                    ["steps"] = sampler.Steps.ToString(CultureInfo.InvariantCulture),
+                    ["guidance"] = sampler.GuidanceScale.ToString(CultureInfo.InvariantCulture),
+                    ["ras"] = RasFlags.Describe(rasOptions, sampler.Steps),
+                    ["latents"] = origin,
+                };
+                SafetensorsWriter.Write(outPath, new Dictionary<string, Tensor> { ["latents"] = final }, metadata);
+            }
+
+            WriteSummary(context.Out, session, clock.Elapsed, outPath);
         }
 
-        WriteSummary(context.Out, session, clock.Elapsed, outPath);
         return Task.FromResult(ExitCodes.Ok);
     }
 
-    private (Tensor Latents, string Origin) InitialLatents(ParseResult result, SafetensorsFile file, SD3TransformerConfig config, int batch, Device device)
+    /// <summary>The Lumina pipeline constants from the flags, and the first Lumina-only flag given (null if none).</summary>
+    private (LuminaSamplingOptions Options, string? GivenFlag) LuminaOptions(ParseResult result)
     {
+        var options = new LuminaSamplingOptions();
+        string? given = null;
+        if (result.GetValue(scalingWatershed) is double watershed)
+        {
+            options = options with { ScalingWatershed = watershed };
+            given = "scaling-watershed";
+        }
+
+        if (result.GetValue(proportionalAttn) is string proportional)
+        {
+            options = options with
+            {
+                ProportionalAttention = proportional switch
+                {
+                    "true" => true,
+                    "false" => false,
+                    _ => throw new OptionsException("proportional-attn", $"'{proportional}' is not true or false"),
+                },
+            };
+            given ??= "proportional-attn";
+        }
+
+        options.Validate();
+        return (options, given);
+    }
+
+    private (Tensor Latents, string Origin) InitialLatents(ParseResult result, SafetensorsFile file, DenoiseTransformer transformer, int batch, Device device)
+    {
+        int patch = transformer.PatchSize;
         if (file.Contains("latents"))
         {
             Tensor given = file.Read("latents", ScalarType.Float32);
             long[] shape = given.shape;
-            if (shape.Length != 4 || shape[1] != config.InChannels || shape[2] % config.PatchSize != 0 || shape[3] % config.PatchSize != 0)
+            if (shape.Length != 4 || shape[1] != transformer.InChannels || shape[2] % patch != 0 || shape[3] % patch != 0)
             {
                 throw new SafetensorsException(file.FilePath, "latents",
-                    $"shape [{string.Join(", ", shape)}] must be [B, {config.InChannels}, H, W] with H and W multiples of the patch size {config.PatchSize}");
+                    $"shape [{string.Join(", ", shape)}] must be [B, {transformer.InChannels}, H, W] with H and W multiples of the patch size {patch}");
             }
 
             return (given.to(device), $"from {file.FilePath}");
         }
 
         int pixelsPerLatent = 8;
-        int multiple = pixelsPerLatent * config.PatchSize;
-        int w = result.GetValue(width) ?? config.SampleSize * pixelsPerLatent;
-        int h = result.GetValue(height) ?? config.SampleSize * pixelsPerLatent;
+        int multiple = pixelsPerLatent * patch;
+        int w = result.GetValue(width) ?? transformer.SampleSize * pixelsPerLatent;
+        int h = result.GetValue(height) ?? transformer.SampleSize * pixelsPerLatent;
         if (w <= 0 || w % multiple != 0)
         {
-            throw new OptionsException("width", $"must be a positive multiple of {multiple} (VAE factor 8 × patch {config.PatchSize}), found {w}");
+            throw new OptionsException("width", $"must be a positive multiple of {multiple} (VAE factor 8 × patch {patch}), found {w}");
         }
 
         if (h <= 0 || h % multiple != 0)
         {
-            throw new OptionsException("height", $"must be a positive multiple of {multiple} (VAE factor 8 × patch {config.PatchSize}), found {h}");
+            throw new OptionsException("height", $"must be a positive multiple of {multiple} (VAE factor 8 × patch {patch}), found {h}");
         }
 
         long s = result.GetValue(seed) ?? InitialNoise.NewSeed();
-        Tensor drawn = InitialNoise.Draw([batch, config.InChannels, h / pixelsPerLatent, w / pixelsPerLatent], s, device);
+        Tensor drawn = InitialNoise.Draw([batch, transformer.InChannels, h / pixelsPerLatent, w / pixelsPerLatent], s, device);
         return (drawn, $"seed {s} ({w}×{h} px)");
     }
-
-    private static Tensor Require(SafetensorsFile file, string name) =>
-        file.Contains(name) ? file.Read(name, ScalarType.Float32) : throw new SafetensorsException(file.FilePath, name, "required but missing");
 
     private static void WriteSummary(TextWriter output, RasSession session, TimeSpan elapsed, string outPath)
     {

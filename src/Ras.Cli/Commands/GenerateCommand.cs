@@ -7,6 +7,7 @@ using Ras.IO.Checkpoints;
 using Ras.IO.Files;
 using Ras.IO.Images;
 using Ras.Pipelines;
+using Ras.Pipelines.Lumina;
 using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
@@ -17,13 +18,13 @@ namespace Ras.Cli.Commands;
 internal sealed class GenerateCommand : ICliCommand
 {
     private readonly Argument<string> prompt = new("prompt") { Description = "What to draw." };
-    private readonly Option<string?> model = new("--model") { Description = "A diffusers pipeline folder (SD3 / SD3.5, ras-shapes) or an SD3-family single-file .safetensors. Default: the built-in ras-shapes model (64×64 procedural shapes)." };
+    private readonly Option<string?> model = new("--model") { Description = "A diffusers pipeline folder (SD3 / SD3.5, Lumina-Next, ras-shapes) or an SD3-family single-file .safetensors. Default: the built-in ras-shapes model (64×64 procedural shapes)." };
     private readonly Option<string?> config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder of the same family whose configs and tokenizer files are used (as diffusers' from_single_file(config=…)). Required for the tokenizers." };
     private readonly Option<string> negative = new("--negative-prompt") { Description = "Negative prompt for CFG. Default: empty.", DefaultValueFactory = _ => string.Empty };
-    private readonly Option<int?> width = new("--width") { Description = "Width in pixels: a multiple of 16 for SD3 (VAE 8 × patch 2), of 4 for ras-shapes. Default: the model's native size (img2img: the input's, rounded down)." };
+    private readonly Option<int?> width = new("--width") { Description = "Width in pixels: a multiple of 16 for SD3 and Lumina-Next (VAE 8 × patch 2), of 4 for ras-shapes. Default: the model's native size (img2img: the input's, rounded down)." };
     private readonly Option<int?> height = new("--height") { Description = "Height in pixels (as --width). Default: the model's native size." };
-    private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 {StableDiffusion3Pipeline.DefaultSteps}, ras-shapes {ShapesPipeline.DefaultSteps}." };
-    private readonly Option<double?> guidance = new("--guidance") { Description = $"CFG scale, on when > 1. Default: SD3 {StableDiffusion3Pipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, ras-shapes {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
+    private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 {StableDiffusion3Pipeline.DefaultSteps}, Lumina-Next {LuminaText2ImgPipeline.DefaultSteps}, ras-shapes {ShapesPipeline.DefaultSteps}." };
+    private readonly Option<double?> guidance = new("--guidance") { Description = $"CFG scale, on when > 1. Default: SD3 {StableDiffusion3Pipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, Lumina-Next {LuminaText2ImgPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, ras-shapes {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
     private readonly Option<long?> seed = new("--seed") { Description = "Seed of the initial noise (one randn draw for the whole batch, as diffusers). Default: random (printed)." };
     private readonly Option<int> batch = new("--batch") { Description = "Images of the same prompt; written as OUT-0.png … OUT-(N-1).png. Default: 1.", DefaultValueFactory = _ => 1 };
     private readonly Option<int?> maxSequenceLength = new("--max-sequence-length") { Description = $"SD3: T5 tokens, 1–{StableDiffusion3Pipeline.MaxT5Length}. Default: {StableDiffusion3Pipeline.DefaultMaxSequenceLength}." };
@@ -33,14 +34,14 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
     private readonly Option<string> weightStorage = new("--weight-storage") { Description = "How the SD3 transformer's and T5's weights are held: auto (half-precision checkpoints stay half and are upcast one block at a time when a float32 copy would exceed half the RAM), full (all float32: fastest) or stored (always keep half). Compute is float32 either way. Default: auto.", DefaultValueFactory = _ => "auto" };
     private readonly Option<string> output = new("--out") { Description = "PNG to write. Default: out.png.", DefaultValueFactory = _ => "out.png" };
-    private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection); explicit RAS flags override them." };
+    private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
     private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG showing, per token, in how many steps it was computed (blue few, red all), over the image." };
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
 
     public Command Build()
     {
-        var command = new Command("generate", "Generate images from a prompt with an SD3 / SD3.5 checkpoint or the built-in ras-shapes model. Dense unless --ras or a RAS flag is given.")
+        var command = new Command("generate", "Generate images from a prompt with an SD3 / SD3.5 or Lumina-Next checkpoint or the built-in ras-shapes model. Dense unless --ras or a RAS flag is given.")
         {
             prompt, model, config, negative, width, height, steps, guidance, seed, batch, maxSequenceLength, noT5, shift, image, strength, weightStorage, output, useRas, heatmap,
         };
@@ -84,7 +85,8 @@ internal sealed class GenerateCommand : ICliCommand
         };
         using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? DefaultModel.Folder(), result.GetValue(config), device, storage);
         PipelineDefaults defaults = pipeline.Defaults;
-        RasOptions rasOptions = ras.Apply(result, result.GetValue(useRas) ? defaults.RecommendedRas : new RasOptions());
+        RasOptions recommended = defaults.RecommendedRasFor(result.GetValue(width) ?? defaults.Width, result.GetValue(height) ?? defaults.Height);
+        RasOptions rasOptions = ras.Apply(result, result.GetValue(useRas) ? recommended : new RasOptions());
         long seedValue = result.GetValue(seed) ?? InitialNoise.NewSeed();
         var request = new ImageRequest
         {

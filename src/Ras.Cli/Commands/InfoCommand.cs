@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using Ras.Errors;
 using Ras.IO.Checkpoints;
+using Ras.IO.Configs;
+using Ras.Models.Lumina;
 using Ras.Models.SD3;
 using Ras.Native;
 using Ras.Schedulers;
@@ -11,7 +13,7 @@ namespace Ras.Cli.Commands;
 /// <summary><c>ras info</c>: what a model folder holds, read from its config and weight headers (nothing is loaded).</summary>
 internal sealed class InfoCommand : ICliCommand
 {
-    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder (with transformer/) or a transformer folder.", Required = true };
+    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder (with transformer/) or a transformer folder: SD3Transformer2DModel or LuminaNextDiT2DModel.", Required = true };
 
     public Command Build() => new("info", "Describe a model: architecture, parameter count, stored dtypes, config summary.") { model };
 
@@ -24,7 +26,11 @@ internal sealed class InfoCommand : ICliCommand
             throw new RasInputException($"{dir}: no transformer config found (expected transformer/config.json or config.json)");
         }
 
-        var config = SD3TransformerConfig.Load(Path.Combine(transformerDir, "config.json"));
+        // The config is read (and checked) before the weights' headers.
+        string configPath = Path.Combine(transformerDir, "config.json");
+        Action<TextWriter> describe = JsonConfig.Load(configPath).ClassName == LuminaNextDiT2DModelConfig.ClassName
+            ? DescribeLumina(LuminaNextDiT2DModelConfig.Load(configPath))
+            : DescribeSd3(SD3TransformerConfig.Load(configPath));
         using var store = TensorStore.OpenComponent(transformerDir);
         var entries = store.Keys.Select(store.Entry).ToList();
         long parameters = entries.Sum(e => e.ElementCount);
@@ -32,11 +38,8 @@ internal sealed class InfoCommand : ICliCommand
         string dtypes = string.Join(", ", entries.GroupBy(e => e.DType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
         TextWriter o = context.Out;
         o.WriteLine($"transformer:   {transformerDir}");
-        o.WriteLine($"class:         {SD3TransformerConfig.ClassName}");
-        o.WriteLine($"architecture:  {config.NumLayers} joint blocks, {config.NumAttentionHeads} heads × {config.AttentionHeadDim} = {config.InnerDim} wide, patch {config.PatchSize}");
-        o.WriteLine($"variant:       qk_norm {config.QkNorm}; dual-attention layers [{string.Join(",", config.DualAttentionLayers)}]");
-        o.WriteLine($"channels:      in {config.InChannels}, out {config.OutChannels}; text {config.JointAttentionDim} → {config.CaptionProjectionDim}, pooled {config.PooledProjectionDim}");
-        o.WriteLine($"positions:     table {config.PosEmbedMaxSize}×{config.PosEmbedMaxSize} patches (max {config.PosEmbedMaxSize * config.PatchSize * 8} px); native {config.SampleSize * 8} px");
+        describe(o);
+
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {parameters:N0} ({parameters / 1e9:0.000} B) in {entries.Count} tensors"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored:        {dtypes}; {bytes / 1048576.0:0.0} MiB on disk; {parameters * 4 / 1048576.0:0.0} MiB as float32"));
         string schedulerConfig = Path.Combine(dir, "scheduler", "scheduler_config.json");
@@ -49,4 +52,22 @@ internal sealed class InfoCommand : ICliCommand
         o.WriteLine($"native:        {TorchNative.Status}; malloc mmap threshold {(NativeHeap.Configured ? $"fixed at {NativeHeap.MmapThresholdBytes >> 20} MiB" : "left alone")}");
         return Task.FromResult(ExitCodes.Ok);
     }
+
+    private static Action<TextWriter> DescribeSd3(SD3TransformerConfig config) => o =>
+    {
+        o.WriteLine($"class:         {SD3TransformerConfig.ClassName}");
+        o.WriteLine($"architecture:  {config.NumLayers} joint blocks, {config.NumAttentionHeads} heads × {config.AttentionHeadDim} = {config.InnerDim} wide, patch {config.PatchSize}");
+        o.WriteLine($"variant:       qk_norm {config.QkNorm}; dual-attention layers [{string.Join(",", config.DualAttentionLayers)}]");
+        o.WriteLine($"channels:      in {config.InChannels}, out {config.OutChannels}; text {config.JointAttentionDim} → {config.CaptionProjectionDim}, pooled {config.PooledProjectionDim}");
+        o.WriteLine($"positions:     table {config.PosEmbedMaxSize}×{config.PosEmbedMaxSize} patches (max {config.PosEmbedMaxSize * config.PatchSize * 8} px); native {config.SampleSize * 8} px");
+    };
+
+    private static Action<TextWriter> DescribeLumina(LuminaNextDiT2DModelConfig config) => o =>
+    {
+        o.WriteLine($"class:         {LuminaNextDiT2DModelConfig.ClassName}");
+        o.WriteLine($"architecture:  {config.NumLayers} blocks, {config.NumAttentionHeads} heads × {config.HeadDim} = {config.HiddenSize} wide ({config.KvHeads} kv heads), feed-forward {config.FeedForwardDim}, patch {config.PatchSize}");
+        o.WriteLine($"variant:       qk_norm {(config.QkNorm ? "layer_norm" : "none")}; learn_sigma {(config.LearnSigma ? "true" : "false")}; 2-D RoPE, gated caption cross-attention");
+        o.WriteLine($"channels:      in {config.InChannels}, out {config.OutChannels}; caption {config.CrossAttentionDim}");
+        o.WriteLine($"positions:     2-D RoPE (any size); native {config.SampleSize * 8} px");
+    };
 }

@@ -30,4 +30,13 @@ public interface ITextToImagePipeline : IDisposable
 /// <param name="MaxSize">Largest edge the position table covers.</param>
 /// <param name="RecommendedRas">What <c>--ras</c> turns on; explicit options override it.</param>
 /// <param name="SupportsImageToImage">True when <see cref="ImageRequest.InitImage"/> is accepted.</param>
-public sealed record PipelineDefaults(int Steps, double GuidanceScale, int Width, int Height, int SizeMultiple, int MaxSize, RasOptions RecommendedRas, bool SupportsImageToImage);
+/// <param name="RecommendedRasForSize">
+/// For families whose recommendation depends on the image size (Lumina's skip ramp scales with the token count): the
+/// recommendation for a width and height in pixels; null when <paramref name="RecommendedRas"/> fits every size.
+/// </param>
+public sealed record PipelineDefaults(int Steps, double GuidanceScale, int Width, int Height, int SizeMultiple, int MaxSize, RasOptions RecommendedRas,
+    bool SupportsImageToImage, Func<int, int, RasOptions>? RecommendedRasForSize = null)
+{
+    /// <summary>What <c>--ras</c> turns on for a <paramref name="width"/>×<paramref name="height"/> pixel image.</summary>
+    public RasOptions RecommendedRasFor(int width, int height) => RecommendedRasForSize?.Invoke(width, height) ?? RecommendedRas;
+}

@@ -25,14 +25,21 @@ public sealed class LuminaDenoiser : IDenoiser
         Options.Validate();
         if (Options.ProportionalAttention)
         {
-            int side = DefaultImageSize / 16;
-            BaseSequenceLength = side * side;
-            if (BaseSequenceLength < 2)
-            {
-                throw new OptionsException("proportional-attention",
-                    $"needs sample_size·{Options.VaeScaleFactor} ≥ 32 (base length (default image size // 16)² = {BaseSequenceLength}); turn it off for this model");
-            }
+            BaseSequenceLength = RequireProportionalBase(DefaultImageSize, Options.VaeScaleFactor);
         }
+    }
+
+    /// <summary>
+    /// The proportional-attention base length <c>(default_image_size // 16)²</c> for a model trained at
+    /// <paramref name="defaultImageSize"/> pixels.
+    /// </summary>
+    /// <exception cref="OptionsException">The base length is below 2 (its logarithm divides), i.e. the model is too small.</exception>
+    public static int RequireProportionalBase(int defaultImageSize, int vaeScaleFactor)
+    {
+        int side = defaultImageSize / 16;
+        int length = side * side;
+        return length >= 2 ? length : throw new OptionsException("proportional-attn",
+            $"needs sample_size·{vaeScaleFactor} ≥ 32 (base length (default image size // 16)² = {length}); turn it off for this model");
     }
 
     /// <summary>The Lumina settings in use.</summary>

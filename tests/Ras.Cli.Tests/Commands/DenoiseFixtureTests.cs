@@ -5,7 +5,7 @@ using Ras.Tests.TestSupport;
 
 namespace Ras.Cli.Tests.Commands;
 
-/// <summary>Every SD3 <c>kind: "denoise"</c> fixture through <c>ras denoise</c>, the case's RAS parameters as flags.</summary>
+/// <summary>Every SD3 and Lumina <c>kind: "denoise"</c> fixture through <c>ras denoise</c>, the case's RAS parameters (and Lumina's pipeline constants) as flags.</summary>
 [Trait("Category", "Fixtures")]
 public sealed class DenoiseFixtureTests : IDisposable
 {
@@ -14,9 +14,26 @@ public sealed class DenoiseFixtureTests : IDisposable
     public void Dispose() => temp.Dispose();
 
     [FixtureCases("sd3", "denoise")]
-    public void Sd3_denoise_through_the_cli(string caseName)
+    public void Sd3_denoise_through_the_cli(string caseName) => DenoiseThroughTheCli("sd3", caseName, []);
+
+    [FixtureCases("lumina", "denoise")]
+    public void Lumina_denoise_through_the_cli(string caseName)
     {
-        using var fixture = FixtureCase.Open("sd3", caseName);
+        using var fixture = FixtureCase.Open("lumina", caseName);
+        var pipeline = fixture.Json.GetProperty("pipeline");
+        Assert.Equal(8, fixture.Json.GetProperty("vae_scale_factor").GetInt32());
+        string output = DenoiseThroughTheCli("lumina", caseName,
+        [
+            "--scaling-watershed", pipeline.GetProperty("scaling_watershed").GetDouble().ToString(CultureInfo.InvariantCulture),
+            "--proportional-attn", pipeline.GetProperty("proportional_attn").GetBoolean() ? "true" : "false",
+        ]);
+        Assert.Contains("LuminaNextDiT2DModel", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the case through <c>ras denoise</c>, compares the final latents and returns the command's output.</summary>
+    private string DenoiseThroughTheCli(string family, string caseName, string[] extra)
+    {
+        using var fixture = FixtureCase.Open(family, caseName);
         string output = temp.File("latents.safetensors");
         var args = new List<string>
         {
@@ -25,6 +42,7 @@ public sealed class DenoiseFixtureTests : IDisposable
             "--guidance", fixture.Json.GetProperty("guidance_scale").GetDouble().ToString(CultureInfo.InvariantCulture),
         };
         args.AddRange(fixture.RasFlags());
+        args.AddRange(extra);
 
         var result = CliRunner.Run([.. args]);
         Assert.True(result.ExitCode == 0, result.Error);
@@ -34,5 +52,6 @@ public sealed class DenoiseFixtureTests : IDisposable
         using var e = expected.Read("latents");
         TensorAssert.Close(e, a, "latents");
         Assert.Contains($"wrote:    {output}", result.Out, StringComparison.Ordinal);
+        return result.Out;
     }
 }

@@ -70,7 +70,7 @@ public sealed class LuminaSamplingTests
 
         using var tiny = new LuminaNextDiT2DModel(config with { SampleSize = 2 });
         var error = Assert.Throws<OptionsException>(() => new LuminaDenoiser(tiny, conditioning));
-        Assert.Equal("proportional-attention", error.Option);
+        Assert.Equal("proportional-attn", error.Option);
     }
 
     [Fact]
@@ -152,5 +152,31 @@ public sealed class LuminaSamplingTests
         Assert.Equal([2, 3, 4, 5], sparse.Select(r => r.Step));
         Assert.All(sparse, r => Assert.Equal(24, r.ComputedTokens));
         Assert.Contains(sparse, r => !r.ActiveTokens![0].SequenceEqual(r.ActiveTokens[1]));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Batch_of_two_equals_two_single_runs(bool useRas)
+    {
+        var config = LuminaTinyModels.Config();
+        using var model = LuminaTinyModels.Model(config);
+        using var conditioning = LuminaTinyModels.Conditioning(config, 2, guidance: true);
+        using Tensor latents = LuminaTinyModels.Latents(config, 2, 12, 16);
+        var options = new SamplerOptions { Steps = 6, GuidanceScale = 4 };
+        RasOptions ras = useRas ? new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 2, ErrorResetSteps = [4] } : new RasOptions();
+        using var batchSession = new RasSession(ras);
+        using Tensor batch = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler, latents, options, batchSession);
+
+        for (int b = 0; b < 2; b++)
+        {
+            // Rows of the CFG batch [positive × 2, negative × 2] for image b.
+            using var single = LuminaConditioning.Create(conditioning.Captions.narrow(0, b, 1), conditioning.Masks.narrow(0, b, 1),
+                conditioning.Captions.narrow(0, 2 + b, 1), conditioning.Masks.narrow(0, 2 + b, 1), batch: 1, guidance: true);
+            using var session = new RasSession(ras);
+            using Tensor alone = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, single), Scheduler, latents.narrow(0, b, 1), options, session);
+            TensorAssert.Close(alone, batch.narrow(0, b, 1), $"image {b}", 1e-5);
+            Assert.Equal(session.Records.Select(r => r.ComputedTokens), batchSession.Records.Select(r => r.ComputedTokens));
+        }
     }
 }

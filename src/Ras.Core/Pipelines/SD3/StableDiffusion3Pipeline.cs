@@ -191,7 +191,7 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
         RasPlan.Create(request.Ras, steps - startStep, height / patch, width / patch);
         if (request.Preview)
         {
-            sampler = sampler with { Preview = LatentPreviewOf };
+            sampler = sampler with { Preview = PipelineStages.RoughPreview };
         }
 
         var scheduler = new FlowMatchEulerDiscreteScheduler(request.Shift is double s ? schedulerConfig with { Shift = s } : schedulerConfig);
@@ -329,37 +329,11 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
         return noised.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Decodes one image at a time (VAE activations at 1024² are large), VAE loaded for the stage only.</summary>
+    /// <summary>Decodes each image with the VAE, loaded for the stage only.</summary>
     private List<byte[]> Decode(Tensor latents, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
-        var images = new List<byte[]>();
         using AutoencoderKL vae = source.LoadVae(device);
-        for (int b = 0; b < latents.shape[0]; b++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            Tensor decoded = vae.Decode(vae.Unscale(latents.narrow(0, b, 1)));
-            if (!decoded.isfinite().all().item<bool>())
-            {
-                throw new NonFiniteException($"VAE decode of image {b}: the output contains NaN or infinite values");
-            }
-
-            images.Add(ImageTensors.ToRgbBytes(decoded[0]));
-            progress?.Report(new GenerationProgress(GenerationStage.Decode, b + 1, (int)latents.shape[0], 0, 0, clock.Elapsed));
-        }
-
-        return images;
-    }
-
-    /// <summary>The first three latent channels of the first image, each stretched to 0–255 (a rough, cheap preview).</summary>
-    private static LatentPreview LatentPreviewOf(Tensor latents)
-    {
-        Tensor first = latents[0].narrow(0, 0, 3).to_type(ScalarType.Float32).cpu();
-        Tensor low = first.amin([1, 2], keepdim: true);
-        Tensor high = first.amax([1, 2], keepdim: true);
-        Tensor scaled = first.sub(low).div(high.sub(low).clamp_min(1e-6f)).mul(2f).sub(1f);
-        return new LatentPreview((int)first.shape[2], (int)first.shape[1], ImageTensors.ToRgbBytes(scaled));
+        return PipelineStages.Decode(vae, latents, shift: true, progress, cancellationToken);
     }
 
     private sealed record Plan(int Width, int Height, SamplerOptions Sampler, FlowMatchEulerDiscreteScheduler Scheduler, RasOptions Ras,
