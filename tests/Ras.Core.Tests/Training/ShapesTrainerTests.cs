@@ -7,6 +7,9 @@ using static TorchSharp.torch;
 
 namespace Ras.Tests.Training;
 
+// Module construction draws its initial weights from libtorch's process-wide generator (seeded by the trainer), so
+// a test building models on another thread at the same time would change them: run alone.
+[Collection(SerialCollection.Name)]
 public sealed class ShapesTrainerTests : IDisposable
 {
     private readonly TempDirectory temp = new();
