@@ -47,19 +47,33 @@ public static class ModelLoader
             model = construct();
         }
 
-        try
+        return Bind(model, m =>
         {
-            bind(model, source);
+            bind(m, source);
             if (half is ScalarType stored)
             {
-                foreach (nn.Module resident in model.ResidentModules)
+                foreach (nn.Module resident in m.ResidentModules)
                 {
                     resident.to(ScalarType.Float32);
                 }
 
-                UpcastOnUse.Install(model, stored);
+                UpcastOnUse.Install(m, stored);
             }
+        }, device);
+    }
 
+    /// <summary>
+    /// Fills a freshly built float32 <paramref name="model"/> with <paramref name="bind"/>, puts it in eval mode and
+    /// moves it to <paramref name="device"/>; the model is disposed if any of that fails.
+    /// </summary>
+    public static T Bind<T>(T model, Action<T> bind, Device? device)
+        where T : nn.Module
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(bind);
+        try
+        {
+            bind(model);
             model.eval();
             return device is null ? model : model.to(device);
         }

@@ -40,20 +40,15 @@ public sealed class CLIPTextModelWithProjection : nn.Module
     public static CLIPTextModelWithProjection FromPretrained(string folder, Device? device = null)
     {
         var model = new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "config.json")));
-        try
+        return ModelLoader.Bind(model, m =>
         {
             using var store = TensorStore.OpenComponent(folder, "model");
-            // Older checkpoints carry the non-persistent position_ids buffer: not a weight.
-            StateDictBinder.Load(model, store, ignore: key => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal));
-            model.eval();
-            return device is null ? model : model.to(device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+            StateDictBinder.Load(m, store, ignore: IsPositionIds);
+        }, device);
     }
+
+    /// <summary>Older checkpoints carry the non-persistent <c>position_ids</c> buffer: not a weight.</summary>
+    public static bool IsPositionIds(string key) => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal);
 
     /// <summary><c>input_ids [B, S]</c> int64 → every output SD3 needs. No attention mask (SD3 passes none); the causal mask is always on.</summary>
     public CLIPTextOutput Forward(Tensor inputIds)

@@ -67,18 +67,11 @@ public sealed class AutoencoderKL : nn.Module
     public static AutoencoderKL FromPretrained(string folder, Device? device = null)
     {
         var model = new AutoencoderKL(AutoencoderKLConfig.Load(Path.Combine(folder, "config.json")));
-        try
+        return ModelLoader.Bind(model, m =>
         {
             using var store = TensorStore.OpenComponent(folder);
-            StateDictBinder.Load(model, store);
-            model.eval();
-            return device is null ? model : model.to(device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+            StateDictBinder.Load(m, store);
+        }, device);
     }
 
     /// <summary><c>image [B, 3, H, W]</c> in [−1, 1] → the posterior over <c>[B, C, H/f, W/f]</c> (unscaled latent space).</summary>

@@ -143,7 +143,7 @@ public sealed class SD3PipelineSource : IDisposable
         }
 
         AutoencoderKLConfig config = VaeConfig();
-        return Bind(new AutoencoderKL(config), VaeLdmConverter.Convert(singleFile, config), device);
+        return ModelLoader.Bind(new AutoencoderKL(config), m => StateDictBinder.Load(m, VaeLdmConverter.Convert(singleFile, config)), device);
     }
 
     /// <summary>Loads <c>text_encoder</c> (CLIP-L).</summary>
@@ -272,18 +272,7 @@ public sealed class SD3PipelineSource : IDisposable
 
         CLIPTextConfig config = ConfigPath(component, "config.json") is string path ? CLIPTextConfig.Load(path) : InferClip(prefix, standard);
         var source = MappedTensorSource.WithoutPrefix(singleFile, prefix);
-        var model = new CLIPTextModelWithProjection(config);
-        try
-        {
-            StateDictBinder.Load(model, source, ignore: key => key.EndsWith("embeddings.position_ids", StringComparison.Ordinal));
-            model.eval();
-            return device is null ? model : model.to(device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return ModelLoader.Bind(new CLIPTextModelWithProjection(config), m => StateDictBinder.Load(m, source, ignore: CLIPTextModelWithProjection.IsPositionIds), device);
     }
 
     private CLIPTextConfig InferClip(string prefix, CLIPTextConfig standard)
@@ -312,21 +301,5 @@ public sealed class SD3PipelineSource : IDisposable
             VocabSize = (int)tokens[0], DModel = (int)tokens[1], NumHeads = (int)bias[1], DKv = (int)(q[0] / bias[1]), DFf = (int)wi[0],
             NumLayers = layers, RelativeAttentionNumBuckets = (int)bias[0], RelativeAttentionMaxDistance = 128, LayerNormEpsilon = 1e-6,
         };
-    }
-
-    private static T Bind<T>(T model, ITensorSource source, Device? device)
-        where T : nn.Module
-    {
-        try
-        {
-            StateDictBinder.Load(model, source);
-            model.eval();
-            return device is null ? model : model.to(device);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
     }
 }
