@@ -20,7 +20,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
     private readonly Option<double> every = new("--checkpoint-minutes") { Description = "Minutes between checkpoints. Default: 10.", DefaultValueFactory = _ => 10 };
     private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 32.", DefaultValueFactory = _ => 32 };
     private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 4e-4.", DefaultValueFactory = _ => 4e-4 };
-    private readonly Option<long> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule. Default: 12000.", DefaultValueFactory = _ => 12_000 };
+    private readonly Option<long?> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule; may change when resuming (recorded in the checkpoint). Default: the checkpoint's, else 12000." };
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string?> export = new("--export") { Description = "After training, write the EMA weights (fp16) as a model folder here." };
     private readonly ComputeFlags compute = new();
@@ -44,15 +44,19 @@ internal sealed class TrainDefaultCommand : ICliCommand
             Seed = result.GetValue(seed),
             BatchSize = result.GetValue(batch),
             LearningRate = result.GetValue(learningRate),
-            TotalSteps = result.GetValue(totalSteps),
         };
+        string dir = result.GetValue(checkpoints)!;
+        options = options with { TotalSteps = result.GetValue(totalSteps) ?? ShapesTrainer.SavedOptions(dir)?.TotalSteps ?? options.TotalSteps };
         long target = result.GetValue(steps) ?? options.TotalSteps;
         string? exportDir = result.GetValue(export);
-        string dir = result.GetValue(checkpoints)!;
         using var trainer = new ShapesTrainer(options, dir);
         context.Out.WriteLine($"model:      transformer {trainer.TransformerParameters:N0} parameters, text encoder {trainer.TextEncoderParameters:N0}");
         context.Out.WriteLine($"checkpoint: {dir} (at step {trainer.Step})");
-        context.Out.WriteLine($"training:   to step {target}, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {options.Seed}");
+        context.Out.WriteLine($"training:   to step {target}, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine over {options.TotalSteps} steps), seed {options.Seed}");
+        foreach (var change in trainer.ScheduleChanges)
+        {
+            context.Out.WriteLine($"schedule:   at step {change.Step} the schedule changed from {change.FromTotalSteps} to {change.ToTotalSteps} steps");
+        }
 
         var run = Stopwatch.StartNew();
         var sinceCheckpoint = Stopwatch.StartNew();
@@ -73,10 +77,15 @@ internal sealed class TrainDefaultCommand : ICliCommand
             ReportProgress(context, trainer.Step, target, recent, run.Elapsed, trainer.Step - startStep);
         }
 
-        trainer.SaveCheckpoint();
-        context.Error.WriteLine();
+        if (trainer.Step > startStep)
+        {
+            trainer.SaveCheckpoint();
+            context.Error.WriteLine();
+        }
+
+        string lossText = double.IsNaN(recent) ? "no step this run" : string.Create(CultureInfo.InvariantCulture, $"loss (EMA of steps) {recent:0.0000}");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 60:0} min in total); loss (EMA of steps) {recent:0.0000}"));
+            $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 60:0} min in total); {lossText}"));
         if (exportDir is not null)
         {
             trainer.Export(exportDir);

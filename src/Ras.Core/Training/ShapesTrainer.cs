@@ -19,6 +19,12 @@ namespace Ras.Training;
 /// <param name="Seconds">Training wall time so far, over all runs.</param>
 public sealed record LossPoint(long Step, double Loss, double Seconds);
 
+/// <summary>A resume that changed the length of the learning-rate schedule.</summary>
+/// <param name="Step">Optimizer steps done when the new schedule took over.</param>
+/// <param name="FromTotalSteps">The schedule's length before.</param>
+/// <param name="ToTotalSteps">The schedule's length after.</param>
+public sealed record ScheduleChange(long Step, long FromTotalSteps, long ToTotalSteps);
+
 /// <summary>
 /// Trains the default model (<see cref="ShapesModelDefinition"/>) with the rectified-flow objective SD3 uses:
 /// <c>x_t = (1 − t)·x₀ + t·ε</c>, target <c>ε − x₀</c>, <c>t = sigmoid(N(0, 1))</c> (logit-normal), AdamW, EMA
@@ -43,6 +49,7 @@ public sealed class ShapesTrainer : IDisposable
     private readonly AdamW optimizer;
     private readonly List<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters;
     private readonly List<LossPoint> curve = [];
+    private readonly List<ScheduleChange> scheduleChanges = [];
     private double pendingLoss;
     private int pendingCount;
 
@@ -73,6 +80,13 @@ public sealed class ShapesTrainer : IDisposable
     /// <summary>The hyper-parameters.</summary>
     public ShapesTrainingOptions Options { get; }
 
+    /// <summary>The options of the checkpoint in <paramref name="checkpointDirectory"/>, or null when it has none.</summary>
+    public static ShapesTrainingOptions? SavedOptions(string checkpointDirectory)
+    {
+        string statePath = Path.Combine(checkpointDirectory, StateFile);
+        return File.Exists(Path.Combine(checkpointDirectory, CheckpointFile)) && File.Exists(statePath) ? ReadState(statePath).Options : null;
+    }
+
     /// <summary>Optimizer steps done (over all runs).</summary>
     public long Step { get; private set; }
 
@@ -81,6 +95,9 @@ public sealed class ShapesTrainer : IDisposable
 
     /// <summary>The logged loss curve.</summary>
     public IReadOnlyList<LossPoint> LossCurve => curve;
+
+    /// <summary>Resumes that changed <see cref="ShapesTrainingOptions.TotalSteps"/>, in order (kept in the checkpoint).</summary>
+    public IReadOnlyList<ScheduleChange> ScheduleChanges => scheduleChanges;
 
     /// <summary>Parameters of the transformer.</summary>
     public long TransformerParameters => transformer.parameters().Sum(p => p.NumberOfElements);
@@ -175,7 +192,7 @@ public sealed class ShapesTrainer : IDisposable
         }
 
         SafetensorsWriter.Write(Path.Combine(directory, CheckpointFile), tensors);
-        var state = new TrainingState(Step, optimizer.Steps, Seconds, Options, curve);
+        var state = new TrainingState(Step, optimizer.Steps, Seconds, Options, curve, scheduleChanges);
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(state, Indented);
         AtomicFile.Write(Path.Combine(directory, StateFile), s => s.Write(json));
     }
@@ -191,9 +208,12 @@ public sealed class ShapesTrainer : IDisposable
         return new ShapesPipeline(emaTransformer, emaTextEncoder, tokenizer, SchedulerConfig);
     }
 
-    /// <summary>Writes the EMA weights as an fp16 model folder.</summary>
-    public void Export(string folder) =>
+    /// <summary>Writes the EMA weights as an fp16 model folder, with the loss curve for its model card (<see cref="LossCurveFiles"/>).</summary>
+    public void Export(string folder)
+    {
         ShapesPipeline.Save(folder, emaTransformer, emaTextEncoder, tokenizer, SchedulerConfig, ScalarType.Float16);
+        LossCurveFiles.Write(folder, curve, scheduleChanges);
+    }
 
     /// <inheritdoc />
     public void Dispose()
@@ -222,12 +242,19 @@ public sealed class ShapesTrainer : IDisposable
     private void Resume()
     {
         string statePath = Path.Combine(directory, StateFile);
-        TrainingState state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath))
-            ?? throw new ConfigException(statePath, null, "empty training state");
-        if (JsonSerializer.Serialize(state.Options) != JsonSerializer.Serialize(Options))
+        TrainingState state = ReadState(statePath);
+        // The schedule's length may change on resume (the learning rate is a function of the step alone), so a run can be
+        // shortened or extended; everything else defines the model and the data and must match.
+        if (JsonSerializer.Serialize(state.Options with { TotalSteps = Options.TotalSteps }) != JsonSerializer.Serialize(Options))
         {
             throw new ConfigException(statePath, "options",
-                $"the checkpoint was trained with {state.Options}; resume with the same options or use another checkpoint folder");
+                $"the checkpoint was trained with {state.Options}; resume with the same options (only --total-steps may change) or use another checkpoint folder");
+        }
+
+        scheduleChanges.AddRange(state.ScheduleChanges ?? []);
+        if (state.Options.TotalSteps != Options.TotalSteps)
+        {
+            scheduleChanges.Add(new ScheduleChange(state.Step, state.Options.TotalSteps, Options.TotalSteps));
         }
 
         using var checkpoint = SafetensorsFile.Open(Path.Combine(directory, CheckpointFile));
@@ -255,5 +282,18 @@ public sealed class ShapesTrainer : IDisposable
         curve.AddRange(state.Curve);
     }
 
-    private sealed record TrainingState(long Step, long OptimizerSteps, double Seconds, ShapesTrainingOptions Options, IReadOnlyList<LossPoint> Curve);
+    private static TrainingState ReadState(string statePath)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath)) ?? throw new ConfigException(statePath, null, "empty training state");
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException(statePath, null, $"not a training state: {e.Message}");
+        }
+    }
+
+    private sealed record TrainingState(
+        long Step, long OptimizerSteps, double Seconds, ShapesTrainingOptions Options, IReadOnlyList<LossPoint> Curve, IReadOnlyList<ScheduleChange>? ScheduleChanges);
 }

@@ -19,7 +19,7 @@ public sealed record ShapesTrainingOptions
     /// <summary>Linear warm-up steps. Default 500.</summary>
     public int WarmupSteps { get; init; } = 500;
 
-    /// <summary>Steps of the cosine schedule (down to 10% of the peak). Default 12000 (≈ 6 h at ~1.8 s/step on 2 cores).</summary>
+    /// <summary>Steps of the cosine schedule (down to 10% of the peak; constant after). May change when a run resumes. Default 12000.</summary>
     public long TotalSteps { get; init; } = 12_000;
 
     /// <summary>AdamW decoupled weight decay. Default 0.01.</summary>

@@ -93,14 +93,49 @@ public sealed class ShapesTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Resuming_with_another_schedule_length_is_recorded()
+    {
+        string dir = temp.File("run");
+        Assert.Null(ShapesTrainer.SavedOptions(dir));
+        using (var a = new ShapesTrainer(Tiny(), dir))
+        {
+            a.TrainStep();
+            a.SaveCheckpoint();
+        }
+
+        Assert.Equal(200, ShapesTrainer.SavedOptions(dir)!.TotalSteps);
+        using (var b = new ShapesTrainer(Tiny() with { TotalSteps = 50 }, dir))
+        {
+            Assert.Equal([new ScheduleChange(1, 200, 50)], b.ScheduleChanges);
+            b.TrainStep();
+            b.SaveCheckpoint();
+        }
+
+        using var c = new ShapesTrainer(Tiny() with { TotalSteps = 50 }, dir);
+        Assert.Equal([new ScheduleChange(1, 200, 50)], c.ScheduleChanges);
+        Assert.Equal(50, ShapesTrainer.SavedOptions(dir)!.TotalSteps);
+    }
+
+    [Fact]
     public void Exported_model_generates_through_the_same_loader_as_real_checkpoints()
     {
         string folder = temp.File("model");
         using (var trainer = new ShapesTrainer(Tiny(), temp.File("run")))
         {
-            trainer.TrainStep();
+            for (int i = 0; i < 100; i++)
+            {
+                trainer.TrainStep();
+            }
+
             trainer.Export(folder);
         }
+
+        // The model card's curve: the two logged points (every 50 steps) as CSV rows and as the chart's line.
+        string[] csv = File.ReadAllLines(Path.Combine(folder, "loss_curve.csv"));
+        Assert.Equal("step,loss,hours", csv[0]);
+        Assert.Equal(["step", "50", "100"], csv.Select(l => l.Split(',')[0]));
+        string svg = File.ReadAllText(Path.Combine(folder, "loss_curve.svg"));
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Match(svg, "<polyline[^>]*points=\"([^\"]*)\"").Groups[1].Value.Split(' ').Length);
 
         Assert.True(ShapesPipeline.IsShapesFolder(folder));
         using var pipeline = ShapesPipeline.Load(folder);
