@@ -87,7 +87,7 @@ internal sealed class EvalCommand : ICliCommand
             var report = new EvalReport(rows, options.Prompts, options.Seed, options.Steps, options.GuidanceScale, folder, MachineInfo.Describe());
             byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(report, JsonOptions);
             AtomicFile.Write(jsonPath, s => s.Write(bytes));
-            AtomicFile.Write(Path.ChangeExtension(jsonPath, ".md"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(table)));
+            AtomicFile.WriteText(Path.ChangeExtension(jsonPath, ".md"), table);
             context.Out.WriteLine($"wrote:    {jsonPath}, {Path.ChangeExtension(jsonPath, ".md")}");
         }
 
@@ -126,7 +126,7 @@ internal sealed class EvalCommand : ICliCommand
 
         PngWriter.Write(path, canvas, width, height, new Dictionary<string, string> { ["Comment"] = "columns: ground truth, dense, RAS 0.5 official, RAS 0.5 revisit, fewer steps (RAS 0.5 compute)" });
         string captions = string.Join("\n", scenes.Select((s, i) => $"{i + 1}. {s.Caption}")) + "\n";
-        AtomicFile.Write(Path.ChangeExtension(path, ".txt"), s => s.Write(System.Text.Encoding.UTF8.GetBytes(captions)));
+        AtomicFile.WriteText(Path.ChangeExtension(path, ".txt"), captions);
     }
 
     private sealed record EvalReport(

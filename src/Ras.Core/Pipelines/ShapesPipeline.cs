@@ -143,7 +143,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             Directory.CreateDirectory(Path.Combine(folder, part));
         }
 
-        WriteText(Path.Combine(folder, "model_index.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+        AtomicFile.WriteText(Path.Combine(folder, "model_index.json"), JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["_class_name"] = ClassName,
             ["transformer"] = new[] { "ras", nameof(SD3Transformer2DModel) },
@@ -151,10 +151,10 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             ["tokenizer"] = new[] { "ras", nameof(WordTokenizer) },
             ["scheduler"] = new[] { "diffusers", FlowMatchEulerDiscreteSchedulerConfig.ClassName },
         }, Indented));
-        WriteText(Path.Combine(folder, "transformer", "config.json"), transformer.Config.ToJson());
-        WriteText(Path.Combine(folder, "text_encoder", "config.json"), textEncoder.Config.ToJson());
-        WriteText(Path.Combine(folder, "tokenizer", "vocab.json"), JsonSerializer.Serialize(tokenizer.Vocabulary, Indented));
-        WriteText(Path.Combine(folder, "scheduler", "scheduler_config.json"), scheduler.ToJson());
+        AtomicFile.WriteText(Path.Combine(folder, "transformer", "config.json"), transformer.Config.ToJson());
+        AtomicFile.WriteText(Path.Combine(folder, "text_encoder", "config.json"), textEncoder.Config.ToJson());
+        AtomicFile.WriteText(Path.Combine(folder, "tokenizer", "vocab.json"), JsonSerializer.Serialize(tokenizer.Vocabulary, Indented));
+        AtomicFile.WriteText(Path.Combine(folder, "scheduler", "scheduler_config.json"), scheduler.ToJson());
         WriteWeights(Path.Combine(folder, "transformer", "diffusion_pytorch_model.safetensors"), transformer, dtype);
         WriteWeights(Path.Combine(folder, "text_encoder", "model.safetensors"), textEncoder, dtype);
     }
@@ -276,8 +276,6 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             throw new OptionsException(option, $"must be a multiple of {multiple} between {multiple} and {max} (the model's position table), found {value}");
         }
     }
-
-    private static void WriteText(string path, string text) => AtomicFile.Write(path, s => s.Write(System.Text.Encoding.UTF8.GetBytes(text)));
 
     private static void WriteWeights(string path, nn.Module module, ScalarType dtype)
     {

@@ -23,8 +23,8 @@ public static class LossCurveFiles
         ArgumentNullException.ThrowIfNull(curve);
         ArgumentNullException.ThrowIfNull(changes);
         Directory.CreateDirectory(folder);
-        WriteText(Path.Combine(folder, "loss_curve.csv"), Csv(curve));
-        WriteText(Path.Combine(folder, "loss_curve.svg"), Svg(curve, changes));
+        AtomicFile.WriteText(Path.Combine(folder, "loss_curve.csv"), Csv(curve));
+        AtomicFile.WriteText(Path.Combine(folder, "loss_curve.svg"), Svg(curve, changes));
     }
 
     /// <summary>One row per logged point: step, mean loss since the previous point, training hours so far.</summary>
@@ -96,11 +96,5 @@ public static class LossCurveFiles
         double magnitude = Math.Pow(10, Math.Floor(Math.Log10(Math.Max(raw, 1))));
         double fraction = raw / magnitude;
         return magnitude * (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10);
-    }
-
-    private static void WriteText(string path, string text)
-    {
-        byte[] bytes = Encoding.UTF8.GetBytes(text);
-        AtomicFile.Write(path, s => s.Write(bytes));
     }
 }

@@ -39,6 +39,14 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Writes <paramref name="text"/> (UTF-8) to <paramref name="path"/> through a temporary file.</summary>
+    /// <exception cref="RasInputException">The destination folder does not exist or is not writable.</exception>
+    public static void WriteText(string path, string text)
+    {
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        Write(path, s => s.Write(bytes));
+    }
+
     /// <summary>Writes <paramref name="path"/> by calling <paramref name="write"/> on a temporary stream.</summary>
     /// <exception cref="RasInputException">The destination folder does not exist or is not writable.</exception>
     public static void Write(string path, Action<Stream> write)
