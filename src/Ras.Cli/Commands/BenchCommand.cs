@@ -264,23 +264,13 @@ internal sealed class BenchCommand : ICliCommand
 
     private static double[] ParseRatios(string text)
     {
-        var values = new List<double>();
-        foreach (string item in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out double ratio) || !(ratio > 0 && ratio <= 1))
-            {
-                throw new OptionsException("ratios", $"'{item}' is not a sample ratio in (0, 1]");
-            }
-
-            values.Add(ratio);
-        }
-
+        List<double> values = SampleRatioList.Parse(text, "ratios");
         if (!values.Contains(1.0))
         {
             values.Add(1.0); // speedups are relative to the dense forward
         }
 
-        return [.. values.Distinct()];
+        return [.. values];
     }
 
     private static double Median(double[] samples)

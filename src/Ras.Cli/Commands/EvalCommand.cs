@@ -23,6 +23,11 @@ internal sealed class EvalCommand : ICliCommand
     private readonly Option<int> batchSize = new("--batch-size") { Description = "Images per generation call. Default: 25.", DefaultValueFactory = _ => 25 };
     private readonly Option<int> steps = new("--steps") { Description = $"Steps of the dense and RAS rows. Default: {ShapesPipeline.DefaultSteps}.", DefaultValueFactory = _ => ShapesPipeline.DefaultSteps };
     private readonly Option<double> guidance = new("--guidance") { Description = $"Guidance scale. Default: {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}.", DefaultValueFactory = _ => ShapesPipeline.DefaultGuidance };
+    private readonly Option<string> ratios = new("--ratios")
+    {
+        Description = "RAS sample ratios to evaluate, comma list; each gets an official, a revisit and a fewer-steps row. \"\" for the dense row only. Default: 0.75,0.5,0.25.",
+        DefaultValueFactory = _ => "0.75,0.5,0.25",
+    };
     private readonly Option<string?> json = new("--json") { Description = "Write the rows as JSON here (and the markdown table next to it, .md)." };
     private static readonly string[] GridColumns = ["dense", "ras 0.5 official", "ras 0.5 revisit", "fewer-steps 0.5"];
     private readonly Option<string?> grid = new("--grid") { Description = "Also write a PNG grid: one row per held-out prompt (the first --grid-prompts), columns ground truth, dense, RAS 0.5 official, RAS 0.5 revisit, fewer-steps of RAS 0.5's compute; and its captions next to it (.txt)." };
@@ -33,7 +38,7 @@ internal sealed class EvalCommand : ICliCommand
     {
         var command = new Command("eval", "Evaluate dense vs RAS (0.75/0.5/0.25, official and revisit selection) vs fewer-steps baselines of equal FLOPs: adherence, PSNR, SSIM, time.")
         {
-            model, prompts, seed, batchSize, steps, guidance, json, grid, gridPrompts,
+            model, prompts, seed, batchSize, steps, guidance, ratios, json, grid, gridPrompts,
         };
         compute.AddTo(command);
         return command;
@@ -49,7 +54,9 @@ internal sealed class EvalCommand : ICliCommand
             BatchSize = result.GetValue(batchSize),
             Steps = result.GetValue(steps),
             GuidanceScale = result.GetValue(guidance),
+            SampleRatios = SampleRatioList.Parse(result.GetValue(ratios)!, "ratios"),
         };
+
         if (options.Prompts < 1 || options.BatchSize < 1)
         {
             throw new OptionsException(options.Prompts < 1 ? "prompts" : "batch-size", "must be at least 1");

@@ -20,6 +20,7 @@ namespace Ras.Evaluation;
 /// <param name="Seconds">Generation wall time for all prompts.</param>
 /// <param name="Speedup">Dense seconds / these seconds.</param>
 /// <param name="Flops">Transformer FLOPs per image (all steps, CFG included).</param>
+/// <param name="Attributes">Per-attribute accuracy, to see which part of the caption the model misses.</param>
 public sealed record EvalRow(
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("selection")] string? Selection,
@@ -32,7 +33,38 @@ public sealed record EvalRow(
     [property: JsonPropertyName("ssim")] double? Ssim,
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("speedup")] double Speedup,
-    [property: JsonPropertyName("flops")] double Flops);
+    [property: JsonPropertyName("flops")] double Flops,
+    [property: JsonPropertyName("attributes")] AttributeAccuracy Attributes);
+
+/// <summary>Share right of each attribute the analyser checks, over all images (shape attributes over all captioned shapes).</summary>
+/// <param name="Background">Background kind and colour(s).</param>
+/// <param name="Present">A shape in the named cell.</param>
+/// <param name="Colour">Its colour.</param>
+/// <param name="Size">Its size.</param>
+/// <param name="Kind">Its kind.</param>
+/// <param name="ByShapeCount">Adherence of the images with 1, 2 and 3 captioned shapes (null when there are none).</param>
+public sealed record AttributeAccuracy(
+    [property: JsonPropertyName("background")] double Background,
+    [property: JsonPropertyName("present")] double Present,
+    [property: JsonPropertyName("colour")] double Colour,
+    [property: JsonPropertyName("size")] double Size,
+    [property: JsonPropertyName("kind")] double Kind,
+    [property: JsonPropertyName("adherence_by_shape_count")] IReadOnlyList<double?> ByShapeCount)
+{
+    /// <summary>Aggregates analyser reports.</summary>
+    public static AttributeAccuracy Of(IReadOnlyList<SceneReport> reports)
+    {
+        ArgumentNullException.ThrowIfNull(reports);
+        var shapes = reports.SelectMany(r => r.Shapes).ToList();
+        double Share(Func<ShapeReport, bool> right) => shapes.Count == 0 ? 0 : shapes.Average(s => right(s) ? 1.0 : 0.0);
+        var byCount = Enumerable.Range(1, ShapeScene.MaxShapes)
+            .Select(n => reports.Where(r => r.Shapes.Count == n).ToList())
+            .Select(group => group.Count == 0 ? (double?)null : group.Average(r => r.Adherent ? 1.0 : 0.0))
+            .ToList();
+        return new AttributeAccuracy(reports.Average(r => r.Background ? 1.0 : 0.0), Share(s => s.Present), Share(s => s.Colour),
+            Share(s => s.Size), Share(s => s.Kind), byCount);
+    }
+}
 
 /// <summary>Settings of an evaluation run.</summary>
 public sealed record EvalOptions
@@ -121,13 +153,27 @@ public static class ShapesEvaluation
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (EvalRow r in rows)
         {
-            string ratio = r.SampleRatio?.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)
-                ?? (r.MatchesRatio is double m ? $"(= RAS {m.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)})" : "1");
-            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {ratio} | {r.Steps} | {r.Adherence:P1} | {r.AttributeScore:P1} | {(r.Psnr is double p ? p.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {(r.Ssim is double s ? s.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {r.Seconds:0.0} | {r.Speedup:0.00}× | {r.Flops / 1e9:0.0} |");
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {r.Adherence:P1} | {r.AttributeScore:P1} | {(r.Psnr is double p ? p.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {(r.Ssim is double s ? s.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {r.Seconds:0.0} | {r.Speedup:0.00}× | {r.Flops / 1e9:0.0} |");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Attribute accuracy (shape attributes over every captioned shape; adherence split by the caption's shape count):");
+        text.AppendLine();
+        text.AppendLine("| method | selection | sample ratio | steps | background | shape present | colour | size | kind | adherence 1 / 2 / 3 shapes |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (EvalRow r in rows)
+        {
+            AttributeAccuracy a = r.Attributes;
+            string byCount = string.Join(" / ", a.ByShapeCount.Select(v => v is double d ? d.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) : "–"));
+            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {a.Background:P1} | {a.Present:P1} | {a.Colour:P1} | {a.Size:P1} | {a.Kind:P1} | {byCount} |");
         }
 
         return text.ToString();
     }
+
+    private static string Ratio(EvalRow r) =>
+        r.SampleRatio?.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)
+        ?? (r.MatchesRatio is double m ? $"(= RAS {m.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)})" : "1");
 
     private static string Describe(EvalRow r) =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -172,6 +218,6 @@ public static class ShapesEvaluation
         double? psnr = dense is null ? null : images.Select((img, i) => Math.Min(100, ImageMetrics.Psnr(img, dense[i]))).Average();
         double? ssim = dense is null ? null : images.Select((img, i) => ImageMetrics.Ssim(img, dense[i], size, size)).Average();
         return new EvalRow(method, selection, ratio, matches, steps, reports.Average(r => r.Adherent ? 1.0 : 0.0), reports.Average(r => r.AttributeScore),
-            psnr, ssim, seconds, denseSeconds / seconds, flops);
+            psnr, ssim, seconds, denseSeconds / seconds, flops, AttributeAccuracy.Of(reports));
     }
 }

@@ -8,7 +8,9 @@ namespace Ras.Native;
 /// the heap, and glibc's dynamic mmap threshold moves large blocks onto it, so resident memory creeps up
 /// step after step although nothing is live (measured: +25 MB/step dense, +85 MB/step RAS at 1024² before
 /// this). Two remedies: a fixed 16 MiB mmap threshold (big activations are mapped and unmapped, never left
-/// on the heap; no measurable slowdown) set once at load, and <see cref="Trim"/> after each step.
+/// on the heap) set once at load, and <see cref="Trim"/> after each step. Both return memory to the OS that the
+/// next step must fault in again; that is cheap next to 1024² matmuls but not for small models, so loops with
+/// fixed shapes (training) opt out with <see cref="ReuseFreedMemory"/>.
 /// Set <c>RAS_KEEP_MALLOC_SETTINGS=1</c> to leave the allocator alone.
 /// </summary>
 public static class NativeHeap
@@ -16,7 +18,13 @@ public static class NativeHeap
     /// <summary>The fixed mmap threshold applied by <see cref="Configure"/>.</summary>
     public const int MmapThresholdBytes = 16 << 20;
 
+    private const int MallocTrimThreshold = -1; // M_TRIM_THRESHOLD
     private const int MallocMmapThreshold = -3; // M_MMAP_THRESHOLD
+    private const int MallocMmapMax = -4;       // M_MMAP_MAX
+    private const int GlibcDefaultMmapMax = 65536;
+    private const int GlibcDefaultTrimThreshold = 128 * 1024;
+    private static readonly Lock Gate = new();
+    private static int leases;
     private static bool unavailable = !OperatingSystem.IsLinux()
         || Environment.GetEnvironmentVariable("RAS_KEEP_MALLOC_SETTINGS") == "1";
 
@@ -41,6 +49,32 @@ public static class NativeHeap
         }
     }
 
+    /// <summary>
+    /// For loops whose every iteration allocates the same tensor shapes (training): until the returned lease is
+    /// disposed, every allocation is served from the heap and freed memory stays there, so the next iteration
+    /// reuses it instead of mapping, faulting in and zeroing fresh pages; resident memory stays at one
+    /// iteration's peak. Disposing the last lease restores the settings of <see cref="Configure"/> and trims.
+    /// </summary>
+    public static IDisposable ReuseFreedMemory()
+    {
+        Configure();
+        if (!Configured)
+        {
+            return new Lease(false);
+        }
+
+        lock (Gate)
+        {
+            if (leases++ == 0)
+            {
+                _ = mallopt(MallocMmapMax, 0);
+                _ = mallopt(MallocTrimThreshold, int.MaxValue);
+            }
+        }
+
+        return new Lease(true);
+    }
+
     /// <summary>Releases free heap memory to the OS (glibc); does nothing elsewhere.</summary>
     public static void Trim()
     {
@@ -56,6 +90,30 @@ public static class NativeHeap
         catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
         {
             unavailable = true; // not glibc (e.g. musl)
+        }
+    }
+
+    private sealed class Lease(bool active) : IDisposable
+    {
+        private bool active = active;
+
+        public void Dispose()
+        {
+            if (!active)
+            {
+                return;
+            }
+
+            active = false;
+            lock (Gate)
+            {
+                if (--leases == 0)
+                {
+                    _ = mallopt(MallocMmapMax, GlibcDefaultMmapMax);
+                    _ = mallopt(MallocTrimThreshold, GlibcDefaultTrimThreshold); // what a fixed mmap threshold leaves it at
+                    Trim();
+                }
+            }
         }
     }
 

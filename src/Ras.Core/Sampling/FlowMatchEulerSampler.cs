@@ -63,7 +63,12 @@ public static class FlowMatchEulerSampler
             for (int i = 0; i < schedule.Steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                Tensor next = DenoiseStep(denoiser, observer, latents, schedule, modelTimesteps[i], i, copies, options.GuidanceScale);
+                Tensor next;
+                using (CollectionPause.Begin()) // TorchSharp's implicit scalars must not be finalized mid-call
+                {
+                    next = DenoiseStep(denoiser, observer, latents, schedule, modelTimesteps[i], i, copies, options.GuidanceScale);
+                }
+
                 latents.Dispose();
                 latents = next;
                 NativeHeap.Trim();

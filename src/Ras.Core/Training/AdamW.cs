@@ -43,6 +43,12 @@ internal sealed class AdamW : IDisposable
         Steps++;
         double correction1 = 1 - Math.Pow(Beta1, Steps);
         double correction2 = 1 - Math.Pow(Beta2, Steps);
+
+        // Scalars made once per step and disposed at its end, not converted implicitly per call and left to the
+        // finalizer (see CollectionPause for why implicit ones are a hazard).
+        using Scalar decay = (1 - (lr * WeightDecay)).ToScalar(), beta1 = Beta1.ToScalar(), beta2 = Beta2.ToScalar();
+        using Scalar oneMinusBeta1 = (1 - Beta1).ToScalar(), oneMinusBeta2 = (1 - Beta2).ToScalar();
+        using Scalar secondCorrection = correction2.ToScalar(), eps = Eps.ToScalar(), stepSize = (-lr / correction1).ToScalar();
         using var noGrad = no_grad();
         foreach (var (name, p) in parameters)
         {
@@ -54,11 +60,11 @@ internal sealed class AdamW : IDisposable
 
             var (m, v) = moments[name];
             using var scope = NewDisposeScope();
-            p.mul_(1 - (lr * WeightDecay));
-            m.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-            v.mul_(Beta2).addcmul_(grad, grad, value: 1 - Beta2);
-            Tensor denominator = v.div(correction2).sqrt_().add_(Eps);
-            p.addcdiv_(m, denominator, value: -lr / correction1);
+            p.mul_(decay);
+            m.mul_(beta1).add_(grad, alpha: oneMinusBeta1);
+            v.mul_(beta2).addcmul_(grad, grad, value: oneMinusBeta2);
+            Tensor denominator = v.div(secondCorrection).sqrt_().add_(eps);
+            p.addcdiv_(m, denominator, value: stepSize);
         }
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ras.Training;
@@ -22,10 +23,12 @@ internal sealed class ExponentialMovingAverage
     /// <summary><c>average ← decay·average + (1 − decay)·live</c>.</summary>
     public void Update(double decay)
     {
+        // Two scalars per update rather than two implicit conversions per parameter (see AdamW.Step).
+        using Scalar keep = decay.ToScalar(), take = (1 - decay).ToScalar();
         using var noGrad = no_grad();
         foreach (var (l, a) in pairs)
         {
-            a.mul_(decay).add_(l, alpha: 1 - decay);
+            a.mul_(keep).add_(l, alpha: take);
         }
     }
 }

@@ -50,6 +50,7 @@ public sealed class ShapesTrainer : IDisposable
     private readonly List<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters;
     private readonly List<LossPoint> curve = [];
     private readonly List<ScheduleChange> scheduleChanges = [];
+    private readonly IDisposable heapLease;
     private double pendingLoss;
     private int pendingCount;
 
@@ -75,6 +76,8 @@ public sealed class ShapesTrainer : IDisposable
         {
             Resume();
         }
+
+        heapLease = NativeHeap.ReuseFreedMemory(); // last: nothing after it can throw and leak the lease
     }
 
     /// <summary>The hyper-parameters.</summary>
@@ -121,6 +124,7 @@ public sealed class ShapesTrainer : IDisposable
         }
 
         double loss;
+        using var noCollections = CollectionPause.Begin(); // TorchSharp's implicit scalars must not be finalized mid-call
         using (var scope = NewDisposeScope())
         {
             transformer.train();
@@ -130,11 +134,11 @@ public sealed class ShapesTrainer : IDisposable
             using var generator = new Generator((ulong)((long)Options.Seed * 1_000_003 + Step));
             Tensor noise = randn(x0.shape, generator: generator);
             Tensor t = randn([batch], generator: generator).sigmoid();                 // logit-normal(0, 1)
-            Tensor tb = t.view(batch, 1, 1, 1);
-            Tensor xt = x0.mul(tb.neg().add(1)).add(noise.mul(tb));                     // (1 − t)·x0 + t·ε
             Tensor target = noise.sub(x0);                                              // ε − x0
+            using Scalar one = 1f.ToScalar(), timestepScale = 1000f.ToScalar();
+            Tensor xt = x0.addcmul(target, t.view(batch, 1, 1, 1), one);                // x0 + t·(ε − x0) = (1 − t)·x0 + t·ε
             var (hidden, pooled) = textEncoder.Forward(ids);
-            Tensor prediction = transformer.Forward(xt, hidden, pooled, t.mul(1000f));
+            Tensor prediction = transformer.Forward(xt, hidden, pooled, t.mul(timestepScale));
             Tensor mse = nn.functional.mse_loss(prediction, target);
             foreach (var (_, p) in parameters)
             {
@@ -150,7 +154,6 @@ public sealed class ShapesTrainer : IDisposable
         double decay = Math.Min(Options.EmaDecay, (1.0 + Step) / (10.0 + Step));
         emaOfTransformer.Update(decay);
         emaOfTextEncoder.Update(decay);
-        NativeHeap.Trim();
         if (!double.IsFinite(loss))
         {
             throw new NonFiniteException($"training step {Step}: loss is {loss}");
@@ -223,6 +226,7 @@ public sealed class ShapesTrainer : IDisposable
         textEncoder.Dispose();
         emaTransformer.Dispose();
         emaTextEncoder.Dispose();
+        heapLease.Dispose();
     }
 
     /// <summary>adaLN-Zero (DiT): modulation linears and the output projection start at zero, so every block starts as the identity.</summary>

@@ -87,10 +87,43 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.All(rows.Skip(1), r => Assert.InRange(r.GetProperty("ssim").GetDouble(), -1, 1));
         Assert.True(rows[9].GetProperty("steps").GetInt32() < 8);   // fewer steps for the FLOPs of RAS at 0.25
         Assert.Contains("| method |", File.ReadAllText(Path.ChangeExtension(json, ".md")), StringComparison.Ordinal);
+        Assert.Contains("| background |", File.ReadAllText(Path.ChangeExtension(json, ".md")), StringComparison.Ordinal);
+        JsonElement attributes = rows[0].GetProperty("attributes");
+        foreach (string name in new[] { "background", "present", "colour", "size", "kind" })
+        {
+            Assert.InRange(attributes.GetProperty(name).GetDouble(), 0, 1);
+        }
+
+        Assert.Equal(3, attributes.GetProperty("adherence_by_shape_count").GetArrayLength());
 
         // Grid: 2 rows (capped at --prompts) × 5 columns of 2×-scaled 64-pixel cells with 4-pixel gaps.
         var image = Ras.IO.Images.ImageReader.Read(grid);
         Assert.Equal(((5 * 132) + 4, (2 * 132) + 4), (image.Width, image.Height));
         Assert.Equal(2, File.ReadAllLines(Path.ChangeExtension(grid, ".txt")).Length);
+    }
+
+    [Theory]
+    [InlineData("", new[] { "dense" })]
+    [InlineData("0.5", new[] { "dense", "ras", "ras", "fewer-steps" })]
+    public void Eval_runs_only_the_requested_ratios(string ratios, string[] methods)
+    {
+        string json = temp.File("eval.json");
+        var result = CliRunner.Run("eval", "--model", fixture.Model, "--prompts", "1", "--steps", "6", "--ratios", ratios, "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        Assert.Equal(methods, document.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("method").GetString()));
+    }
+
+    [Theory]
+    [InlineData("1.5")]
+    [InlineData("0.5,x")]
+    [InlineData("0")]
+    public void Eval_rejects_a_bad_ratio_before_any_work(string ratios)
+    {
+        string json = temp.File("eval.json");
+        var result = CliRunner.Run("eval", "--model", fixture.Model, "--prompts", "1", "--ratios", ratios, "--json", json);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("ratios:", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(json));
     }
 }

@@ -42,6 +42,18 @@ public sealed class ShapesTrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_step_of_the_shipped_recipe_allocates_well_inside_its_collection_pause()
+    {
+        // The pause only protects a step whose managed allocations stay under its budget (see CollectionPause).
+        using var trainer = new ShapesTrainer(new ShapesTrainingOptions(), temp.File("run"));
+        trainer.TrainStep(); // first-call costs (JIT, caches) are not a step's
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        trainer.TrainStep();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.InRange(allocated, 1, Ras.Native.CollectionPause.DefaultBudgetBytes / 4);
+    }
+
+    [Fact]
     public void Resuming_from_a_checkpoint_continues_exactly()
     {
         string straight = temp.File("straight");

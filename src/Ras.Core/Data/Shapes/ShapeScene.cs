@@ -24,6 +24,9 @@ public sealed record ShapeScene(IReadOnlyList<SceneShape> Shapes, ShapeColour To
     /// <summary>Seed stream of the held-out evaluation scenes (disjoint from training).</summary>
     public const ulong EvalStream = 2;
 
+    /// <summary>Most shapes a scene has.</summary>
+    public const int MaxShapes = 3;
+
     /// <summary>The caption, following the fixed template.</summary>
     public string Caption
     {
@@ -69,7 +72,7 @@ public sealed record ShapeScene(IReadOnlyList<SceneShape> Shapes, ShapeColour To
             while (bottom == top);
         }
 
-        int count = 1 + random.Next(3);
+        int count = 1 + random.Next(MaxShapes);
         var cells = Enumerable.Range(0, 9).ToList();
         var shapes = new List<SceneShape>();
         for (int i = 0; i < count; i++)
