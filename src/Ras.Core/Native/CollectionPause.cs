@@ -42,7 +42,14 @@ public static class CollectionPause
             // Still in the region unless the budget ran out (the runtime then collected and left it).
             if (active && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
             {
-                GC.EndNoGCRegion();
+                try
+                {
+                    GC.EndNoGCRegion();
+                }
+                catch (InvalidOperationException)
+                {
+                    // Someone induced a collection inside the region; it is over either way.
+                }
             }
 
             active = false;
