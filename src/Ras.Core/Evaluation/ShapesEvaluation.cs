@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Serialization;
 using Ras.Data.Shapes;
 using Ras.Models.SD3;
@@ -130,14 +131,14 @@ public static class ShapesEvaluation
                 rasFlops = flops;
                 string selection = mode == RasSelectionMode.Official ? "official" : "revisit";
                 rows.Add(Score("ras", selection, ratio, null, options.Steps, scenes, rasImages, denseImages, seconds, denseSeconds, flops, pipeline));
-                images?.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"ras {ratio} {selection}"), rasImages);
+                images?.Add(string.Create(CultureInfo.InvariantCulture, $"ras {ratio} {selection}"), rasImages);
                 progress?.Report(Describe(rows[^1]));
             }
 
             int steps = Math.Max(1, (int)Math.Round(rasFlops / flopsPerStep));
             var (fewImages, fewSeconds, fewFlops, _) = Generate(pipeline, scenes, options, steps, new RasOptions(), cancellationToken);
             rows.Add(Score("fewer-steps", null, null, ratio, steps, scenes, fewImages, denseImages, fewSeconds, denseSeconds, fewFlops, pipeline));
-            images?.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"fewer-steps {ratio}"), fewImages);
+            images?.Add(string.Create(CultureInfo.InvariantCulture, $"fewer-steps {ratio}"), fewImages);
             progress?.Report(Describe(rows[^1]));
         }
 
@@ -153,7 +154,7 @@ public static class ShapesEvaluation
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (EvalRow r in rows)
         {
-            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {r.Adherence:P1} | {r.AttributeScore:P1} | {(r.Psnr is double p ? p.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {(r.Ssim is double s ? s.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture) : "–")} | {r.Seconds:0.0} | {r.Speedup:0.00}× | {r.Flops / 1e9:0.0} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {r.Adherence:P1} | {r.AttributeScore:P1} | {(r.Psnr is double p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {(r.Ssim is double s ? s.ToString("0.000", CultureInfo.InvariantCulture) : "–")} | {r.Seconds:0.0} | {r.Speedup:0.00}× | {r.Flops / 1e9:0.0} |");
         }
 
         text.AppendLine();
@@ -164,19 +165,19 @@ public static class ShapesEvaluation
         foreach (EvalRow r in rows)
         {
             AttributeAccuracy a = r.Attributes;
-            string byCount = string.Join(" / ", a.ByShapeCount.Select(v => v is double d ? d.ToString("P0", System.Globalization.CultureInfo.InvariantCulture) : "–"));
-            text.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {a.Background:P1} | {a.Present:P1} | {a.Colour:P1} | {a.Size:P1} | {a.Kind:P1} | {byCount} |");
+            string byCount = string.Join(" / ", a.ByShapeCount.Select(v => v is double d ? d.ToString("P0", CultureInfo.InvariantCulture) : "–"));
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {a.Background:P1} | {a.Present:P1} | {a.Colour:P1} | {a.Size:P1} | {a.Kind:P1} | {byCount} |");
         }
 
         return text.ToString();
     }
 
     private static string Ratio(EvalRow r) =>
-        r.SampleRatio?.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)
-        ?? (r.MatchesRatio is double m ? $"(= RAS {m.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture)})" : "1");
+        r.SampleRatio?.ToString("0.##", CultureInfo.InvariantCulture)
+        ?? (r.MatchesRatio is double m ? $"(= RAS {m.ToString("0.##", CultureInfo.InvariantCulture)})" : "1");
 
     private static string Describe(EvalRow r) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        string.Create(CultureInfo.InvariantCulture,
             $"{r.Method} {r.Selection} {r.SampleRatio ?? r.MatchesRatio} steps {r.Steps}: adherence {r.Adherence:P1}, SSIM {r.Ssim:0.000}, {r.Seconds:0.0} s, speedup {r.Speedup:0.00}×");
 
     private static (List<byte[]> Images, double Seconds, double FlopsPerImage, int Tokens) Generate(
