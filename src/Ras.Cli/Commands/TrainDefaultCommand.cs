@@ -21,6 +21,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
     private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 32.", DefaultValueFactory = _ => 32 };
     private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 4e-4.", DefaultValueFactory = _ => 4e-4 };
     private readonly Option<long?> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule; may change when resuming (recorded in the checkpoint). Default: the checkpoint's, else 12000." };
+    private readonly Option<double?> shift = new("--timestep-shift") { Description = "SD3 timestep shift of the training timesteps and the shipped sampling schedule. Default: the checkpoint's, else 3." };
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string?> export = new("--export") { Description = "After training, write the EMA weights (fp16) as a model folder here." };
     private readonly ComputeFlags compute = new();
@@ -29,7 +30,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
     {
         var command = new Command("train-default", "Train the default text-to-image model (procedural shapes, 64×64) with the rectified-flow objective; resumable.")
         {
-            checkpoints, steps, minutes, every, batch, learningRate, totalSteps, seed, export,
+            checkpoints, steps, minutes, every, batch, learningRate, totalSteps, shift, seed, export,
         };
         compute.Threads.Description = "CPU threads for libtorch. Default: all cores.";
         command.Add(compute.Threads);
@@ -46,13 +47,18 @@ internal sealed class TrainDefaultCommand : ICliCommand
             LearningRate = result.GetValue(learningRate),
         };
         string dir = result.GetValue(checkpoints)!;
-        options = options with { TotalSteps = result.GetValue(totalSteps) ?? ShapesTrainer.SavedOptions(dir)?.TotalSteps ?? options.TotalSteps };
+        ShapesTrainingOptions? saved = ShapesTrainer.SavedOptions(dir);
+        options = options with
+        {
+            TotalSteps = result.GetValue(totalSteps) ?? saved?.TotalSteps ?? options.TotalSteps,
+            TimestepShift = result.GetValue(shift) ?? saved?.TimestepShift ?? options.TimestepShift,
+        };
         long target = result.GetValue(steps) ?? options.TotalSteps;
         string? exportDir = result.GetValue(export);
         using var trainer = new ShapesTrainer(options, dir);
         context.Out.WriteLine($"model:      transformer {trainer.TransformerParameters:N0} parameters, text encoder {trainer.TextEncoderParameters:N0}");
         context.Out.WriteLine($"checkpoint: {dir} (at step {trainer.Step})");
-        context.Out.WriteLine($"training:   to step {target}, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine over {options.TotalSteps} steps), seed {options.Seed}");
+        context.Out.WriteLine($"training:   to step {target}, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine over {options.TotalSteps} steps), timestep shift {options.TimestepShift.ToString(CultureInfo.InvariantCulture)}, seed {options.Seed}");
         foreach (var change in trainer.ScheduleChanges)
         {
             context.Out.WriteLine($"schedule:   at step {change.Step} the schedule changed from {change.FromTotalSteps} to {change.ToTotalSteps} steps");

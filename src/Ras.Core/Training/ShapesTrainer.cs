@@ -27,7 +27,7 @@ public sealed record ScheduleChange(long Step, long FromTotalSteps, long ToTotal
 
 /// <summary>
 /// Trains the default model (<see cref="ShapesModelDefinition"/>) with the rectified-flow objective SD3 uses:
-/// <c>x_t = (1 − t)·x₀ + t·ε</c>, target <c>ε − x₀</c>, <c>t = sigmoid(N(0, 1))</c> (logit-normal), AdamW, EMA
+/// <c>x_t = (1 − t)·x₀ + t·ε</c>, target <c>ε − x₀</c>, <c>t = sigmoid(N(0, 1))</c> (logit-normal) shifted as SD3 shifts it, AdamW, EMA
 /// weights, caption dropout for CFG. Deterministic by seed: step s trains on scenes s·B … s·B + B − 1 of the
 /// training stream with noise from a generator seeded by (seed, s). Resumable: a checkpoint holds the
 /// weights, EMA weights, optimizer moments and the loss curve.
@@ -133,7 +133,7 @@ public sealed class ShapesTrainer : IDisposable
             var (x0, ids) = ShapesBatch.Build(scenes, drop, tokenizer, imageSize);
             using var generator = new Generator((ulong)((long)Options.Seed * 1_000_003 + Step));
             Tensor noise = randn(x0.shape, generator: generator);
-            Tensor t = randn([batch], generator: generator).sigmoid();                 // logit-normal(0, 1)
+            Tensor t = Options.ShiftTimesteps(randn([batch], generator: generator).sigmoid());   // shifted logit-normal(0, 1)
             Tensor target = noise.sub(x0);                                              // ε − x0
             using Scalar one = 1f.ToScalar(), timestepScale = 1000f.ToScalar();
             Tensor xt = x0.addcmul(target, t.view(batch, 1, 1, 1), one);                // x0 + t·(ε − x0) = (1 − t)·x0 + t·ε
@@ -200,8 +200,8 @@ public sealed class ShapesTrainer : IDisposable
         AtomicFile.Write(Path.Combine(directory, StateFile), s => s.Write(json));
     }
 
-    /// <summary>The sampling schedule shipped with the model: no shift (64×64 pixels, 256 tokens, as trained).</summary>
-    public static FlowMatchEulerDiscreteSchedulerConfig SchedulerConfig { get; } = new() { Shift = 1.0 };
+    /// <summary>The sampling schedule shipped with the model: the shift it was trained with.</summary>
+    public FlowMatchEulerDiscreteSchedulerConfig SchedulerConfig => new() { Shift = Options.TimestepShift };
 
     /// <summary>A pipeline over the EMA weights (the modules stay owned by the trainer).</summary>
     public ShapesPipeline EmaPipeline()
@@ -290,7 +290,13 @@ public sealed class ShapesTrainer : IDisposable
     {
         try
         {
-            return JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath)) ?? throw new ConfigException(statePath, null, "empty training state");
+            string json = File.ReadAllText(statePath);
+            TrainingState state = JsonSerializer.Deserialize<TrainingState>(json) ?? throw new ConfigException(statePath, null, "empty training state");
+            // Checkpoints written before the shift existed trained unshifted; the property's default (3) must not be assumed for them.
+            using var document = JsonDocument.Parse(json);
+            bool hasShift = document.RootElement.TryGetProperty(nameof(TrainingState.Options), out var saved)
+                && saved.ValueKind == JsonValueKind.Object && saved.TryGetProperty(nameof(ShapesTrainingOptions.TimestepShift), out _);
+            return hasShift ? state : state with { Options = state.Options with { TimestepShift = 1.0 } };
         }
         catch (JsonException e)
         {

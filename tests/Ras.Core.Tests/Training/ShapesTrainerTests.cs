@@ -129,6 +129,50 @@ public sealed class ShapesTrainerTests : IDisposable
     }
 
     [Fact]
+    public void Timestep_shift_maps_t_as_sd3_does_and_is_the_exported_sampling_shift()
+    {
+        // s·t / (1 + (s − 1)·t): s = 3 sends the logit-normal's median 0.5 to 0.75; s = 1 is the identity.
+        using Tensor t = tensor(new[] { 0.1f, 0.5f, 0.9f });
+        using Tensor shifted = new ShapesTrainingOptions { TimestepShift = 3 }.ShiftTimesteps(t);
+        Assert.Equal([0.25f, 0.75f, 27f / 28f], shifted.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
+        using Tensor same = new ShapesTrainingOptions { TimestepShift = 1 }.ShiftTimesteps(t);
+        Assert.Equal(t.data<float>().ToArray(), same.data<float>().ToArray());
+        Assert.Throws<Ras.Errors.OptionsException>(() => new ShapesTrainingOptions { TimestepShift = 0 }.Validate());
+
+        string folder = temp.File("model");
+        using (var trainer = new ShapesTrainer(Tiny() with { TimestepShift = 2.5 }, temp.File("run")))
+        {
+            trainer.TrainStep();
+            trainer.Export(folder);
+        }
+
+        using var pipeline = ShapesPipeline.Load(folder);
+        Assert.Equal(2.5, pipeline.Scheduler.Config.Shift);
+    }
+
+    [Fact]
+    public void A_checkpoint_from_before_the_timestep_shift_resumes_unshifted()
+    {
+        string dir = temp.File("run");
+        using (var a = new ShapesTrainer(Tiny() with { TimestepShift = 1 }, dir))
+        {
+            a.TrainStep();
+            a.SaveCheckpoint();
+        }
+
+        // What a state file written before the option existed looks like: no TimestepShift in its options.
+        string state = Path.Combine(dir, "state.json");
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(state))!;
+        Assert.True(json["Options"]!.AsObject().Remove("TimestepShift"));
+        File.WriteAllText(state, json.ToJsonString());
+
+        Assert.Equal(1.0, ShapesTrainer.SavedOptions(dir)!.TimestepShift);
+        using var resumed = new ShapesTrainer(Tiny() with { TimestepShift = 1 }, dir);
+        Assert.Equal(1, resumed.Step);
+        Assert.Throws<Ras.Errors.ConfigException>(() => new ShapesTrainer(Tiny(), dir));
+    }
+
+    [Fact]
     public void Exported_model_generates_through_the_same_loader_as_real_checkpoints()
     {
         string folder = temp.File("model");
