@@ -126,4 +126,33 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.Contains("ratios:", result.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(json));
     }
+
+    [Fact]
+    public void Probe_writes_the_error_table_and_the_position_grid()
+    {
+        string json = temp.File("probe.json");
+        string grid = temp.File("probe.png");
+        var result = CliRunner.Run("probe", "--model", fixture.Model, "--scenes", "3", "--times", "0.5,0.9", "--json", json, "--grid", grid);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        var rows = document.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal([0.5, 0.9], rows.Select(r => r.GetProperty("t").GetDouble()));
+        Assert.All(rows, r => Assert.True(r.GetProperty("draw_nothing_error").GetDouble() > 0));
+        Assert.Contains("| 0.90 |", result.Out, StringComparison.Ordinal);
+
+        // 9 cells (rows) × 2 noise levels (columns) of 2×-scaled 64-pixel images with 2-pixel gaps.
+        var image = Ras.IO.Images.ImageReader.Read(grid);
+        Assert.Equal((2 * 130, 9 * 130), (image.Width, image.Height));
+    }
+
+    [Fact]
+    public void Probe_rejects_a_bad_noise_level_before_any_work()
+    {
+        string json = temp.File("probe.json");
+        var result = CliRunner.Run("probe", "--model", fixture.Model, "--times", "0.5,1.2", "--json", json);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("times:", result.Error, StringComparison.Ordinal);
+        Assert.Contains("not a noise level", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(json));
+    }
 }
