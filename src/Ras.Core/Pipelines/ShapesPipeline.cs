@@ -71,7 +71,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
         get
         {
             int patch = Transformer.Config.PatchSize;
-            int native = Transformer.Config.SampleSize * patch;
+            int native = Transformer.Config.SampleSize;   // pixel space: sample_size is the image edge
             return new PipelineDefaults(DefaultSteps, DefaultGuidance, native, native, patch, Transformer.Config.PosEmbedMaxSize * patch, RecommendedRas, SupportsImageToImage: false);
         }
     }

@@ -129,7 +129,7 @@ public sealed class ShapesTrainer : IDisposable
         {
             transformer.train();
             textEncoder.train();
-            int imageSize = Options.Transformer.SampleSize * Options.Transformer.PatchSize;
+            int imageSize = Options.Transformer.SampleSize;   // pixel space: sample_size is the image edge
             var (x0, ids) = ShapesBatch.Build(scenes, drop, tokenizer, imageSize);
             using var generator = new Generator((ulong)((long)Options.Seed * 1_000_003 + Step));
             Tensor noise = randn(x0.shape, generator: generator);
@@ -292,11 +292,14 @@ public sealed class ShapesTrainer : IDisposable
         {
             string json = File.ReadAllText(statePath);
             TrainingState state = JsonSerializer.Deserialize<TrainingState>(json) ?? throw new ConfigException(statePath, null, "empty training state");
-            // Checkpoints written before the shift existed trained unshifted; the property's default (3) must not be assumed for them.
+            // Checkpoints from before the timestep shift also counted sample_size in patches (16, not 64) and so trained
+            // with another position table; today's code would silently continue them with different inputs.
             using var document = JsonDocument.Parse(json);
-            bool hasShift = document.RootElement.TryGetProperty(nameof(TrainingState.Options), out var saved)
+            bool current = document.RootElement.TryGetProperty(nameof(TrainingState.Options), out var saved)
                 && saved.ValueKind == JsonValueKind.Object && saved.TryGetProperty(nameof(ShapesTrainingOptions.TimestepShift), out _);
-            return hasShift ? state : state with { Options = state.Options with { TimestepShift = 1.0 } };
+            return current ? state : throw new ConfigException(statePath, "Options",
+                "this checkpoint was written by an older ras (no timestep shift, sample_size counted in patches); "
+                + "continue or export it with that version (commit f6a8451), or train in another checkpoint folder");
         }
         catch (JsonException e)
         {

@@ -15,10 +15,14 @@ public static class ShapesModelDefinition
     /// <summary>Words per prompt (the longest caption of the template has 32).</summary>
     public const int PromptLength = 32;
 
-    /// <summary>The transformer: 5 joint blocks, 6 heads × 32 = 192 wide, pixel space.</summary>
+    /// <summary>
+    /// The transformer: 5 joint blocks, 6 heads × 32 = 192 wide, pixel space. <c>sample_size</c> is the input's edge,
+    /// as diffusers defines it (latent pixels; here the image itself is the input), so the sin-cos position table's
+    /// <c>base_size</c> is 64 / 4 = 16 and token positions step by 1, as in DiT.
+    /// </summary>
     public static SD3TransformerConfig Transformer { get; } = new()
     {
-        SampleSize = ImageSize / 4,
+        SampleSize = ImageSize,
         PatchSize = 4,
         InChannels = 3,
         OutChannels = 3,
