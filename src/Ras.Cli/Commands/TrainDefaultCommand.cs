@@ -21,7 +21,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
     private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 32.", DefaultValueFactory = _ => 32 };
     private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 4e-4.", DefaultValueFactory = _ => 4e-4 };
     private readonly Option<long?> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule; may change when resuming (recorded in the checkpoint). Default: the checkpoint's, else 12000." };
-    private readonly Option<double?> shift = new("--timestep-shift") { Description = "SD3 timestep shift of the training timesteps and the shipped sampling schedule. Default: the checkpoint's, else 3." };
+    private readonly Option<double?> shift = new("--timestep-shift") { Description = "SD3 timestep shift of the training timesteps and of the exported sampling schedule. Default: the checkpoint's, else 3." };
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string?> export = new("--export") { Description = "After training, write the EMA weights (fp16) as a model folder here." };
     private readonly ComputeFlags compute = new();

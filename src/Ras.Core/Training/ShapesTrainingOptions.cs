@@ -26,7 +26,7 @@ public sealed record ShapesTrainingOptions
 
     /// <summary>
     /// SD3's timestep shift <c>s</c>: each logit-normal draw <c>t</c> becomes <c>s·t / (1 + (s − 1)·t)</c>, and the
-    /// shipped sampling schedule uses the same shift. Default 3 (SD3's value): these flat-coloured scenes are still
+    /// exported sampling schedule uses the same shift. Default 3 (SD3's value): these flat-coloured scenes are still
     /// legible at t ≈ 0.7, so unshifted training spends almost nothing (P(t > 0.8) = 8 %) on the noise levels where only
     /// the caption says what to draw. (The shipped model's first recipe trained with 1.)
     /// </summary>
