@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Ras.Data.Shapes;
 using Ras.IO.Images;
 using Ras.Pipelines;
+using Ras.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -116,14 +117,8 @@ public static class ShapesProbe
 
     private static Tensor Images(IReadOnlyList<ShapeScene> scenes, Func<ShapeScene, ShapeScene> edit, Device device)
     {
-        const int size = ShapeRenderer.DefaultSize;
-        var pixels = new float[scenes.Count * size * size * 3];
-        for (int i = 0; i < scenes.Count; i++)
-        {
-            ShapeRenderer.Render(edit(scenes[i]), size).CopyTo(pixels, i * size * size * 3);
-        }
-
-        return tensor(pixels, [scenes.Count, size, size, 3]).permute(0, 3, 1, 2).mul(2f).sub(1f).contiguous().to(device);
+        // No `using`: when already on the device, .to returns the same tensor; the caller's dispose scope owns both.
+        return ShapesBatch.Images([.. scenes.Select(edit)], ShapeRenderer.DefaultSize).to(device);
     }
 
     private static (Tensor Hidden, Tensor Pooled) Encode(ShapesPipeline pipeline, IEnumerable<string> captions)
