@@ -35,7 +35,7 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.Contains("parameters\0a small red circle at the center on a blue background\nNegative prompt: \nSteps: 3", text, StringComparison.Ordinal);
         Assert.Contains("Seed: 7", text, StringComparison.Ordinal);
         Assert.Contains("sample-ratio 0.5", text, StringComparison.Ordinal);
-        Assert.Contains("selection official", text, StringComparison.Ordinal);
+        Assert.Contains("selection revisit", text, StringComparison.Ordinal);
         Assert.True(File.Exists(temp.File("heat.png")));
         Assert.Contains("tokens:", first.Out, StringComparison.Ordinal);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(a)[..4]);
