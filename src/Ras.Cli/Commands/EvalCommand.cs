@@ -82,7 +82,7 @@ internal sealed class EvalCommand : ICliCommand
         var rows = ShapesEvaluation.Run(pipeline, options, new Progress(line => context.Error.WriteLine(line)), images, context.Cancellation);
         if (gridPath is not null)
         {
-            int size = pipeline.Transformer.Config.SampleSize;
+            int size = pipeline.ImageSize;
             WriteGrid(gridPath, images, options, Math.Min(result.GetValue(gridPrompts), options.Prompts), size);
             context.Out.WriteLine($"wrote:    {gridPath}, {Path.ChangeExtension(gridPath, ".txt")}");
         }

@@ -214,7 +214,7 @@ public static class ShapesEvaluation
     private static EvalRow Score(string method, string? selection, double? ratio, double? matches, int steps, List<ShapeScene> scenes,
         List<byte[]> images, List<byte[]>? dense, double seconds, double denseSeconds, double flops, ShapesPipeline pipeline)
     {
-        int size = pipeline.Transformer.Config.SampleSize;
+        int size = pipeline.ImageSize;
         var reports = scenes.Select((scene, i) => SceneAnalyser.Analyse(images[i], size, scene)).ToList();
         double? psnr = dense is null ? null : images.Select((img, i) => Math.Min(100, ImageMetrics.Psnr(img, dense[i]))).Average();
         double? ssim = dense is null ? null : images.Select((img, i) => ImageMetrics.Ssim(img, dense[i], size, size)).Average();

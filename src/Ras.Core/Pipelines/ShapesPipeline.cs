@@ -67,14 +67,16 @@ public sealed class ShapesPipeline : ITextToImagePipeline
     /// <inheritdoc />
     public string Description { get; private init; } = "ras-shapes";
 
+    /// <summary>The native image edge in pixels: the model works in pixel space, so it is <c>sample_size</c>.</summary>
+    public int ImageSize => Transformer.Config.SampleSize;
+
     /// <inheritdoc />
     public PipelineDefaults Defaults
     {
         get
         {
             int patch = Transformer.Config.PatchSize;
-            int native = Transformer.Config.SampleSize;   // pixel space: sample_size is the image edge
-            return new PipelineDefaults(DefaultSteps, DefaultGuidance, native, native, patch, Transformer.Config.PosEmbedMaxSize * patch, RecommendedRas, SupportsImageToImage: false);
+            return new PipelineDefaults(DefaultSteps, DefaultGuidance, ImageSize, ImageSize, patch, Transformer.Config.PosEmbedMaxSize * patch, RecommendedRas, SupportsImageToImage: false);
         }
     }
 
