@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Ras.Cli.Options;
+using Ras.Errors;
 using Ras.Training;
 
 namespace Ras.Cli.Commands;
@@ -23,6 +24,12 @@ internal sealed class TrainDefaultCommand : ICliCommand
     private readonly Option<long?> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule; may change when resuming (recorded in the checkpoint). Default: the checkpoint's, else 12000." };
     private readonly Option<double?> shift = new("--timestep-shift") { Description = "SD3 timestep shift of the training timesteps and of the exported sampling schedule. Default: the checkpoint's, else 3." };
     private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
+    private readonly Option<string?> initFrom = new("--init-from")
+    {
+        Description = "Start a new checkpoint folder from an exported model folder (e.g. models/ras-shapes) when its run's checkpoint is gone: "
+            + "its weights, step count and loss curve continue; the optimizer starts fresh with a new warm-up, and the cosine runs to --total-steps.",
+    };
+
     private readonly Option<string?> export = new("--export") { Description = "After training, write the EMA weights (fp16) as a model folder here." };
     private readonly ComputeFlags compute = new();
 
@@ -30,7 +37,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
     {
         var command = new Command("train-default", "Train the default text-to-image model (procedural shapes, 64×64) with the rectified-flow objective; resumable.")
         {
-            checkpoints, steps, minutes, every, batch, learningRate, totalSteps, shift, seed, export,
+            checkpoints, steps, minutes, every, batch, learningRate, totalSteps, shift, seed, initFrom, export,
         };
         compute.Threads.Description = "CPU threads for libtorch. Default: all cores.";
         command.Add(compute.Threads);
@@ -47,21 +54,36 @@ internal sealed class TrainDefaultCommand : ICliCommand
             LearningRate = result.GetValue(learningRate),
         };
         string dir = result.GetValue(checkpoints)!;
+        string? initFolder = result.GetValue(initFrom);
         ShapesTrainingOptions? saved = ShapesTrainer.SavedOptions(dir);
+        if (initFolder is not null && saved is not null)
+        {
+            throw new OptionsException("init-from", $"{dir} already holds a run; a warm restart needs a new --checkpoint-dir");
+        }
+
+        long restartStep = initFolder is null ? 0 : ShapesTrainer.LastStepOf(initFolder);
         options = options with
         {
             TotalSteps = result.GetValue(totalSteps) ?? saved?.TotalSteps ?? options.TotalSteps,
             TimestepShift = result.GetValue(shift) ?? saved?.TimestepShift ?? options.TimestepShift,
+            ScheduleStart = saved?.ScheduleStart ?? restartStep,
         };
         long target = result.GetValue(steps) ?? options.TotalSteps;
         string? exportDir = result.GetValue(export);
         using var trainer = new ShapesTrainer(options, dir);
+        if (initFolder is not null)
+        {
+            trainer.WarmRestartFrom(initFolder);
+        }
+
         context.Out.WriteLine($"model:      transformer {trainer.TransformerParameters:N0} parameters, text encoder {trainer.TextEncoderParameters:N0}");
         context.Out.WriteLine($"checkpoint: {dir} (at step {trainer.Step})");
         context.Out.WriteLine($"training:   to step {target}, batch {options.BatchSize}, lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)} (cosine over {options.TotalSteps} steps), timestep shift {options.TimestepShift.ToString(CultureInfo.InvariantCulture)}, seed {options.Seed}");
         foreach (var change in trainer.ScheduleChanges)
         {
-            context.Out.WriteLine($"schedule:   at step {change.Step} the schedule changed from {change.FromTotalSteps} to {change.ToTotalSteps} steps");
+            context.Out.WriteLine(change.WarmRestart
+                ? $"schedule:   at step {change.Step} a warm restart (fresh optimizer, new warm-up) began a schedule to {change.ToTotalSteps} steps"
+                : $"schedule:   at step {change.Step} the schedule changed from {change.FromTotalSteps} to {change.ToTotalSteps} steps");
         }
 
         var run = Stopwatch.StartNew();

@@ -39,6 +39,39 @@ public static class LossCurveFiles
         return text.ToString();
     }
 
+    /// <summary>Reads a curve written by <see cref="Csv"/> (a model folder's <c>loss_curve.csv</c>); a missing file is an empty curve.</summary>
+    public static IReadOnlyList<LossPoint> ReadCsv(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        var points = new List<LossPoint>();
+        string[] lines = File.ReadAllLines(path);
+        for (int i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].Length == 0)
+            {
+                continue;
+            }
+
+            string[] cells = lines[i].Split(',');
+            if (cells.Length != 3
+                || !long.TryParse(cells[0], NumberStyles.None, CultureInfo.InvariantCulture, out long step)
+                || !double.TryParse(cells[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double loss)
+                || !double.TryParse(cells[2], NumberStyles.Float, CultureInfo.InvariantCulture, out double hours)
+                || (points.Count > 0 && step <= points[^1].Step))
+            {
+                throw new Ras.Errors.ConfigException(path, $"line {i + 1}", $"expected 'step,loss,hours' with increasing steps, found '{lines[i]}'");
+            }
+
+            points.Add(new LossPoint(step, loss, hours * 3600));
+        }
+
+        return points;
+    }
+
     /// <summary>The chart; an empty curve gives an empty frame.</summary>
     public static string Svg(IReadOnlyList<LossPoint> curve, IReadOnlyList<ScheduleChange> changes)
     {
@@ -74,7 +107,7 @@ public static class LossCurveFiles
         {
             double x = X(change.Step);
             svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{x:0.#}\" y1=\"{Top}\" x2=\"{x:0.#}\" y2=\"{Height - Bottom}\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>");
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 4:0.#}\" y=\"{Top + 12}\" fill=\"#666\">schedule → {change.ToTotalSteps} steps</text>\n");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 4:0.#}\" y=\"{Top + 12}\" fill=\"#666\">{(change.WarmRestart ? "warm restart" : "schedule")} → {change.ToTotalSteps} steps</text>\n");
         }
 
         svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{plotWidth}\" height=\"{plotHeight}\" fill=\"none\" stroke=\"#444\"/>\n");

@@ -19,11 +19,12 @@ namespace Ras.Training;
 /// <param name="Seconds">Training wall time so far, over all runs.</param>
 public sealed record LossPoint(long Step, double Loss, double Seconds);
 
-/// <summary>A resume that changed the length of the learning-rate schedule.</summary>
+/// <summary>A resume that changed the length of the learning-rate schedule, or a warm restart that began a new one.</summary>
 /// <param name="Step">Optimizer steps done when the new schedule took over.</param>
 /// <param name="FromTotalSteps">The schedule's length before.</param>
 /// <param name="ToTotalSteps">The schedule's length after.</param>
-public sealed record ScheduleChange(long Step, long FromTotalSteps, long ToTotalSteps);
+/// <param name="WarmRestart">True when training restarted from exported weights with fresh optimizer moments and a new warm-up.</param>
+public sealed record ScheduleChange(long Step, long FromTotalSteps, long ToTotalSteps, bool WarmRestart = false);
 
 /// <summary>
 /// Trains the default model (<see cref="ShapesModelDefinition"/>) with the rectified-flow objective SD3 uses:
@@ -200,6 +201,44 @@ public sealed class ShapesTrainer : IDisposable
         AtomicFile.Write(Path.Combine(directory, StateFile), s => s.Write(json));
     }
 
+    /// <summary>
+    /// Continues training from an exported model folder (its EMA weights become both the trained and the EMA weights;
+    /// optimizer moments start at zero), for when a run's checkpoint is gone. The step count, wall time and loss curve
+    /// continue from the folder's <c>loss_curve.csv</c>, so the data stream goes on with unseen scenes; the options'
+    /// <see cref="ShapesTrainingOptions.ScheduleStart"/> must be that step (a fresh warm-up, then the cosine).
+    /// Only for a trainer that has not stepped and has no checkpoint.
+    /// </summary>
+    public void WarmRestartFrom(string modelFolder)
+    {
+        if (Step != 0 || File.Exists(Path.Combine(directory, CheckpointFile)))
+        {
+            throw new OptionsException("init-from", $"{directory} already holds a run (step {Step}); a warm restart needs an empty checkpoint folder");
+        }
+
+        IReadOnlyList<LossPoint> previous = LossCurveFiles.ReadCsv(Path.Combine(modelFolder, "loss_curve.csv"));
+        long step = LastStepOf(previous);
+        if (Options.ScheduleStart != step)
+        {
+            throw new OptionsException("init-from", $"{modelFolder} ends at step {step}, so the schedule must start there (ScheduleStart is {Options.ScheduleStart})");
+        }
+
+        using (var source = ShapesPipeline.Load(modelFolder))
+        {
+            CopyParameters(source.Transformer, [transformer, emaTransformer], Path.Combine(modelFolder, "transformer"));
+            CopyParameters(source.TextEncoder, [textEncoder, emaTextEncoder], Path.Combine(modelFolder, "text_encoder"));
+        }
+
+        Step = step;
+        Seconds = previous.Count == 0 ? 0 : previous[^1].Seconds;
+        curve.AddRange(previous);
+        scheduleChanges.Add(new ScheduleChange(step, step, Options.TotalSteps, WarmRestart: true));
+    }
+
+    /// <summary>The training step an exported model folder ended at (last point of its <c>loss_curve.csv</c>; 0 without one).</summary>
+    public static long LastStepOf(string modelFolder) => LastStepOf(LossCurveFiles.ReadCsv(Path.Combine(modelFolder, "loss_curve.csv")));
+
+    private static long LastStepOf(IReadOnlyList<LossPoint> curve) => curve.Count == 0 ? 0 : curve[^1].Step;
+
     /// <summary>The sampling schedule shipped with the model: the shift it was trained with.</summary>
     public FlowMatchEulerDiscreteSchedulerConfig SchedulerConfig => new() { Shift = Options.TimestepShift };
 
@@ -239,6 +278,30 @@ public sealed class ShapesTrainer : IDisposable
                 || name.StartsWith("norm_out.linear", StringComparison.Ordinal) || name.StartsWith("proj_out", StringComparison.Ordinal))
             {
                 p.zero_();
+            }
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/>'s parameters into each target, after checking names and shapes all match.</summary>
+    private static void CopyParameters(nn.Module source, nn.Module[] targets, string sourceFolder)
+    {
+        var values = source.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var needed = targets[0].named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+        List<string> missing = [.. needed.Keys.Where(k => !values.ContainsKey(k))];
+        List<string> unexpected = [.. values.Keys.Where(k => !needed.ContainsKey(k))];
+        List<string> mismatched = [.. needed.Where(n => values.TryGetValue(n.Key, out var v) && !v.shape.SequenceEqual(n.Value))
+            .Select(n => $"{n.Key}: checkpoint [{string.Join(", ", values[n.Key].shape)}] vs model [{string.Join(", ", n.Value)}]")];
+        if (missing.Count + unexpected.Count + mismatched.Count > 0)
+        {
+            throw new CheckpointException(sourceFolder, missing, unexpected, mismatched);
+        }
+
+        using var noGrad = no_grad();
+        foreach (var target in targets)
+        {
+            foreach (var (name, p) in target.named_parameters())
+            {
+                p.copy_(values[name]);
             }
         }
     }

@@ -21,6 +21,13 @@ public sealed record ShapesTrainingOptions
     /// <summary>Linear warm-up steps. Default 500.</summary>
     public int WarmupSteps { get; init; } = 500;
 
+    /// <summary>
+    /// Step at which the learning-rate schedule (warm-up, then cosine to <see cref="TotalSteps"/>) starts: 0, or the step
+    /// of the model a warm restart continued (<see cref="ShapesTrainer.WarmRestartFrom"/>), whose optimizer moments start
+    /// fresh and so need a warm-up again. Default 0.
+    /// </summary>
+    public long ScheduleStart { get; init; }
+
     /// <summary>Steps of the cosine schedule (down to 10% of the peak; constant after). May change when a run resumes. Default 12000.</summary>
     public long TotalSteps { get; init; } = 12_000;
 
@@ -71,6 +78,11 @@ public sealed record ShapesTrainingOptions
             throw new OptionsException("total-steps", $"must be at least 1, found {TotalSteps}");
         }
 
+        if (ScheduleStart < 0 || ScheduleStart >= TotalSteps)
+        {
+            throw new OptionsException("total-steps", $"must be past the step the schedule starts at ({ScheduleStart}), found {TotalSteps}");
+        }
+
         if (!(TimestepShift > 0 && double.IsFinite(TimestepShift)))
         {
             throw new OptionsException("timestep-shift", $"must be a positive number, found {TimestepShift}");
@@ -97,15 +109,19 @@ public sealed record ShapesTrainingOptions
         return numerator.div(denominator);
     }
 
-    /// <summary>Learning rate at <paramref name="step"/>: linear warm-up, then cosine to 10% at <see cref="TotalSteps"/>.</summary>
+    /// <summary>
+    /// Learning rate at <paramref name="step"/>: from <see cref="ScheduleStart"/>, linear warm-up, then cosine to 10% at
+    /// <see cref="TotalSteps"/>.
+    /// </summary>
     public double LearningRateAt(long step)
     {
-        if (step < WarmupSteps)
+        long local = Math.Max(0, step - ScheduleStart);
+        if (local < WarmupSteps)
         {
-            return LearningRate * (step + 1) / WarmupSteps;
+            return LearningRate * (local + 1) / WarmupSteps;
         }
 
-        double progress = Math.Min(1.0, (step - WarmupSteps) / (double)Math.Max(1, TotalSteps - WarmupSteps));
+        double progress = Math.Min(1.0, (local - WarmupSteps) / (double)Math.Max(1, TotalSteps - ScheduleStart - WarmupSteps));
         return LearningRate * (0.1 + (0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress))));
     }
 }

@@ -203,4 +203,109 @@ public sealed class ShapesTrainerTests : IDisposable
         using var stored = Ras.IO.Safetensors.SafetensorsFile.Open(Path.Combine(folder, "transformer", "diffusion_pytorch_model.safetensors"));
         Assert.All(stored.Entries.Values, e => Assert.Equal(ScalarType.Float16, e.DType));
     }
+
+    [Fact]
+    public void A_warm_restart_continues_an_exported_models_weights_step_and_curve()
+    {
+        string folder = temp.File("model");
+        using (var trainer = new ShapesTrainer(Tiny(), temp.File("run")))
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                trainer.TrainStep();
+            }
+
+            trainer.Export(folder);
+        }
+
+        Assert.Equal(50, ShapesTrainer.LastStepOf(folder));
+        using var restarted = new ShapesTrainer(Tiny() with { ScheduleStart = 50 }, temp.File("restart"));
+        restarted.WarmRestartFrom(folder);
+        Assert.Equal(50, restarted.Step);
+        Assert.Equal([50L], restarted.LossCurve.Select(p => p.Step));
+        Assert.Equal([new ScheduleChange(50, 50, 200, WarmRestart: true)], restarted.ScheduleChanges);
+
+        // Both the trained and the EMA weights start as the exported (fp16) EMA weights. (Parameters only: the
+        // position table is a buffer the architecture computes, which the file holds rounded to fp16.)
+        using var exported = ShapesPipeline.Load(folder);
+        var expected = exported.Transformer.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        using (var ema = restarted.EmaPipeline())
+        {
+            var actual = ema.Transformer.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+            Assert.Equal(expected.Count, actual.Count);
+            Assert.All(expected.Keys, k => Assert.True(TensorAssert.Same(expected[k], actual[k]), k));
+        }
+
+        // The step count goes on, so the data stream does too; the curve logs its next point at 100.
+        for (int i = 0; i < 50; i++)
+        {
+            restarted.TrainStep();
+        }
+
+        Assert.Equal([50L, 100L], restarted.LossCurve.Select(p => p.Step));
+        string svg = temp.File("curve");
+        restarted.Export(svg);
+        Assert.Contains("warm restart → 200 steps", File.ReadAllText(Path.Combine(svg, "loss_curve.svg")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_warm_restart_is_refused_into_a_used_folder_at_another_step_or_from_another_architecture()
+    {
+        string folder = temp.File("model");
+        string used = temp.File("used");
+        using (var trainer = new ShapesTrainer(Tiny(), used))
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                trainer.TrainStep();
+            }
+
+            trainer.Export(folder);
+            trainer.SaveCheckpoint();
+        }
+
+        using (var intoUsed = new ShapesTrainer(Tiny(), used))
+        {
+            var error = Assert.Throws<Ras.Errors.OptionsException>(() => intoUsed.WarmRestartFrom(folder));
+            Assert.Contains("empty checkpoint folder", error.Message, StringComparison.Ordinal);
+        }
+
+        using (var wrongStart = new ShapesTrainer(Tiny(), temp.File("a")))
+        {
+            var error = Assert.Throws<Ras.Errors.OptionsException>(() => wrongStart.WarmRestartFrom(folder));
+            Assert.Contains("ends at step 50", error.Message, StringComparison.Ordinal);
+        }
+
+        var deeper = Tiny() with { ScheduleStart = 50, Transformer = Tiny().Transformer with { NumLayers = 3 } };
+        using var other = new ShapesTrainer(deeper, temp.File("b"));
+        var mismatch = Assert.Throws<Ras.Errors.CheckpointException>(() => other.WarmRestartFrom(folder));
+        Assert.Contains(mismatch.Missing, k => k.StartsWith("transformer_blocks.2.", StringComparison.Ordinal));
+        Assert.Equal(0, other.Step);
+    }
+
+    [Fact]
+    public void The_learning_rate_schedule_warms_up_again_from_its_start_step()
+    {
+        var options = new ShapesTrainingOptions { LearningRate = 1e-3, WarmupSteps = 100, ScheduleStart = 1000, TotalSteps = 2100 };
+        Assert.Equal(1e-5, options.LearningRateAt(1000), 12);
+        Assert.Equal(1e-3, options.LearningRateAt(1100), 12);
+        Assert.Equal(1e-3 * (0.1 + (0.9 * 0.5)), options.LearningRateAt(1600), 12); // halfway through the cosine
+        Assert.Equal(1e-4, options.LearningRateAt(2100), 12);
+        Assert.Equal(1e-4, options.LearningRateAt(5000), 12);
+        Assert.Throws<Ras.Errors.OptionsException>(() => (options with { TotalSteps = 1000 }).Validate());
+    }
+
+    [Fact]
+    public void The_loss_curve_csv_reads_back_and_a_malformed_row_names_its_line()
+    {
+        LossPoint[] curve = [new(50, 0.5, 36), new(100, 0.25, 72)];
+        string path = temp.File("loss_curve.csv");
+        File.WriteAllText(path, LossCurveFiles.Csv(curve));
+        Assert.Equal(curve, LossCurveFiles.ReadCsv(path));
+        Assert.Empty(LossCurveFiles.ReadCsv(temp.File("absent.csv")));
+
+        File.WriteAllText(path, "step,loss,hours\n50,0.5,0.01\n40,0.4,0.02\n");
+        var error = Assert.Throws<Ras.Errors.ConfigException>(() => LossCurveFiles.ReadCsv(path));
+        Assert.Contains("line 3", error.Message, StringComparison.Ordinal);
+    }
 }
