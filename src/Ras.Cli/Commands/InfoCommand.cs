@@ -6,6 +6,7 @@ using Ras.IO.Configs;
 using Ras.Models.Lumina;
 using Ras.Models.SD3;
 using Ras.Native;
+using Ras.Pipelines;
 using Ras.Schedulers;
 
 namespace Ras.Cli.Commands;
@@ -13,24 +14,30 @@ namespace Ras.Cli.Commands;
 /// <summary><c>ras info</c>: what a model folder holds, read from its config and weight headers (nothing is loaded).</summary>
 internal sealed class InfoCommand : ICliCommand
 {
-    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder (with transformer/) or a transformer folder: SD3Transformer2DModel or LuminaNextDiT2DModel.", Required = true };
+    private readonly Option<string?> model = new("--model") { Description = "Diffusers pipeline folder (with transformer/) or a transformer folder: SD3Transformer2DModel or LuminaNextDiT2DModel. Default: the built-in ras-shapes model." };
 
     public Command Build() => new("info", "Describe a model: architecture, parameter count, stored dtypes, config summary.") { model };
 
     public Task<int> RunAsync(ParseResult result, CliContext context)
     {
-        string dir = result.GetValue(model)!;
-        string transformerDir = File.Exists(Path.Combine(dir, "transformer", "config.json")) ? Path.Combine(dir, "transformer") : dir;
+        string dir = result.GetValue(model) ?? DefaultModel.Folder();
+        bool isPipeline = File.Exists(Path.Combine(dir, "transformer", "config.json"));
+        string transformerDir = isPipeline ? Path.Combine(dir, "transformer") : dir;
         if (!File.Exists(Path.Combine(transformerDir, "config.json")))
         {
             throw new RasInputException($"{dir}: no transformer config found (expected transformer/config.json or config.json)");
         }
 
+        // Latent models draw 8 pixels per latent (their VAE); ras-shapes works on pixels.
+        string pipelineDir = isPipeline ? dir : Path.GetDirectoryName(Path.GetFullPath(transformerDir)) ?? dir;
+        bool pixelSpace = ShapesPipeline.IsShapesFolder(pipelineDir);
+        int pixelsPerSample = pixelSpace ? 1 : 8;
+
         // The config is read (and checked) before the weights' headers.
         string configPath = Path.Combine(transformerDir, "config.json");
         Action<TextWriter> describe = JsonConfig.Load(configPath).ClassName == LuminaNextDiT2DModelConfig.ClassName
             ? DescribeLumina(LuminaNextDiT2DModelConfig.Load(configPath))
-            : DescribeSd3(SD3TransformerConfig.Load(configPath));
+            : DescribeSd3(SD3TransformerConfig.Load(configPath), pixelsPerSample);
         using var store = TensorStore.OpenComponent(transformerDir);
         var entries = store.Keys.Select(store.Entry).ToList();
         long parameters = entries.Sum(e => e.ElementCount);
@@ -38,6 +45,7 @@ internal sealed class InfoCommand : ICliCommand
         string dtypes = string.Join(", ", entries.GroupBy(e => e.DType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
         TextWriter o = context.Out;
         o.WriteLine($"transformer:   {transformerDir}");
+        o.WriteLine(pixelSpace ? "space:         pixels (ras-shapes pipeline, no VAE)" : "space:         latents (VAE, 8 pixels per latent)");
         describe(o);
 
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {parameters:N0} ({parameters / 1e9:0.000} B) in {entries.Count} tensors"));
@@ -53,13 +61,13 @@ internal sealed class InfoCommand : ICliCommand
         return Task.FromResult(ExitCodes.Ok);
     }
 
-    private static Action<TextWriter> DescribeSd3(SD3TransformerConfig config) => o =>
+    private static Action<TextWriter> DescribeSd3(SD3TransformerConfig config, int pixelsPerSample) => o =>
     {
         o.WriteLine($"class:         {SD3TransformerConfig.ClassName}");
         o.WriteLine($"architecture:  {config.NumLayers} joint blocks, {config.NumAttentionHeads} heads × {config.AttentionHeadDim} = {config.InnerDim} wide, patch {config.PatchSize}");
         o.WriteLine($"variant:       qk_norm {config.QkNorm}; dual-attention layers [{string.Join(",", config.DualAttentionLayers)}]");
         o.WriteLine($"channels:      in {config.InChannels}, out {config.OutChannels}; text {config.JointAttentionDim} → {config.CaptionProjectionDim}, pooled {config.PooledProjectionDim}");
-        o.WriteLine($"positions:     table {config.PosEmbedMaxSize}×{config.PosEmbedMaxSize} patches (max {config.PosEmbedMaxSize * config.PatchSize * 8} px); native {config.SampleSize * 8} px");
+        o.WriteLine($"positions:     table {config.PosEmbedMaxSize}×{config.PosEmbedMaxSize} patches (max {config.PosEmbedMaxSize * config.PatchSize * pixelsPerSample} px); native {config.SampleSize * pixelsPerSample} px");
     };
 
     private static Action<TextWriter> DescribeLumina(LuminaNextDiT2DModelConfig config) => o =>

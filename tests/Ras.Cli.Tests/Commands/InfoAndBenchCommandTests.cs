@@ -28,7 +28,18 @@ public sealed class InfoAndBenchCommandTests : IDisposable
         Assert.Contains("2 joint blocks, 2 heads × 8 = 16 wide, patch 2", result.Out, StringComparison.Ordinal);
         Assert.Contains("Float32", result.Out, StringComparison.Ordinal);
         Assert.Matches("parameters: +[0-9,]+", result.Out);
+        Assert.Contains("native 128 px", result.Out, StringComparison.Ordinal);   // latent space: sample_size 16 × 8
         Assert.Equal(2, CliRunner.Run("info", "--model", temp.Path).ExitCode);
+    }
+
+    [Fact]
+    public void Info_without_a_model_describes_the_built_in_pixel_space_model()
+    {
+        var result = CliRunner.Run("info");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("space:         pixels", result.Out, StringComparison.Ordinal);
+        Assert.Contains("native 64 px", result.Out, StringComparison.Ordinal);   // sample_size counts pixels here, not latents
+        Assert.Contains("patch 4", result.Out, StringComparison.Ordinal);
     }
 
     [Fact]
