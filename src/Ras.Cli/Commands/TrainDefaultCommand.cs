@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Ras.Cli.Options;
-using Ras.Errors;
 using Ras.Training;
 
 namespace Ras.Cli.Commands;
@@ -56,25 +55,16 @@ internal sealed class TrainDefaultCommand : ICliCommand
         string dir = result.GetValue(checkpoints)!;
         string? initFolder = result.GetValue(initFrom);
         ShapesTrainingOptions? saved = ShapesTrainer.SavedOptions(dir);
-        if (initFolder is not null && saved is not null)
-        {
-            throw new OptionsException("init-from", $"{dir} already holds a run; a warm restart needs a new --checkpoint-dir");
-        }
-
-        long restartStep = initFolder is null ? 0 : ShapesTrainer.LastStepOf(initFolder);
         options = options with
         {
             TotalSteps = result.GetValue(totalSteps) ?? saved?.TotalSteps ?? options.TotalSteps,
             TimestepShift = result.GetValue(shift) ?? saved?.TimestepShift ?? options.TimestepShift,
-            ScheduleStart = saved?.ScheduleStart ?? restartStep,
+            ScheduleStart = saved?.ScheduleStart ?? 0,
         };
         long target = result.GetValue(steps) ?? options.TotalSteps;
         string? exportDir = result.GetValue(export);
-        using var trainer = new ShapesTrainer(options, dir);
-        if (initFolder is not null)
-        {
-            trainer.WarmRestartFrom(initFolder);
-        }
+        using var trainer = initFolder is null ? new ShapesTrainer(options, dir) : ShapesTrainer.WarmRestart(initFolder, options, dir);
+        options = trainer.Options;
 
         context.Out.WriteLine($"model:      transformer {trainer.TransformerParameters:N0} parameters, text encoder {trainer.TextEncoderParameters:N0}");
         context.Out.WriteLine($"checkpoint: {dir} (at step {trainer.Step})");

@@ -202,42 +202,43 @@ public sealed class ShapesTrainer : IDisposable
     }
 
     /// <summary>
-    /// Continues training from an exported model folder (its EMA weights become both the trained and the EMA weights;
-    /// optimizer moments start at zero), for when a run's checkpoint is gone. The step count, wall time and loss curve
-    /// continue from the folder's <c>loss_curve.csv</c>, so the data stream goes on with unseen scenes; the options'
-    /// <see cref="ShapesTrainingOptions.ScheduleStart"/> must be that step (a fresh warm-up, then the cosine).
-    /// Only for a trainer that has not stepped and has no checkpoint.
+    /// Starts a run in the empty <paramref name="checkpointDirectory"/> from an exported model folder, for when the
+    /// folder's own checkpoint is gone (a warm restart): its EMA weights become both the trained and the EMA weights,
+    /// and the step count, wall time and loss curve continue from its <c>loss_curve.csv</c>, so the data stream goes on
+    /// with unseen scenes. The optimizer moments start at zero, so the learning-rate schedule starts again at that step
+    /// (<see cref="ShapesTrainingOptions.ScheduleStart"/>: a new warm-up, then the cosine to <c>TotalSteps</c>).
     /// </summary>
-    public void WarmRestartFrom(string modelFolder)
+    public static ShapesTrainer WarmRestart(string modelFolder, ShapesTrainingOptions options, string checkpointDirectory)
     {
-        if (Step != 0 || File.Exists(Path.Combine(directory, CheckpointFile)))
+        ArgumentNullException.ThrowIfNull(options);
+        if (File.Exists(Path.Combine(checkpointDirectory, CheckpointFile)))
         {
-            throw new OptionsException("init-from", $"{directory} already holds a run (step {Step}); a warm restart needs an empty checkpoint folder");
+            throw new OptionsException("init-from", $"{checkpointDirectory} already holds a run; a warm restart needs a new checkpoint folder");
         }
 
         IReadOnlyList<LossPoint> previous = LossCurveFiles.ReadCsv(Path.Combine(modelFolder, "loss_curve.csv"));
-        long step = LastStepOf(previous);
-        if (Options.ScheduleStart != step)
+        long step = previous.Count == 0 ? 0 : previous[^1].Step;
+        var trainer = new ShapesTrainer(options with { ScheduleStart = step }, checkpointDirectory);
+        try
         {
-            throw new OptionsException("init-from", $"{modelFolder} ends at step {step}, so the schedule must start there (ScheduleStart is {Options.ScheduleStart})");
-        }
+            using (var source = ShapesPipeline.Load(modelFolder))
+            {
+                CopyParameters(source.Transformer, [trainer.transformer, trainer.emaTransformer], Path.Combine(modelFolder, "transformer"));
+                CopyParameters(source.TextEncoder, [trainer.textEncoder, trainer.emaTextEncoder], Path.Combine(modelFolder, "text_encoder"));
+            }
 
-        using (var source = ShapesPipeline.Load(modelFolder))
+            trainer.Step = step;
+            trainer.Seconds = previous.Count == 0 ? 0 : previous[^1].Seconds;
+            trainer.curve.AddRange(previous);
+            trainer.scheduleChanges.Add(new ScheduleChange(step, step, trainer.Options.TotalSteps, WarmRestart: true));
+            return trainer;
+        }
+        catch
         {
-            CopyParameters(source.Transformer, [transformer, emaTransformer], Path.Combine(modelFolder, "transformer"));
-            CopyParameters(source.TextEncoder, [textEncoder, emaTextEncoder], Path.Combine(modelFolder, "text_encoder"));
+            trainer.Dispose();
+            throw;
         }
-
-        Step = step;
-        Seconds = previous.Count == 0 ? 0 : previous[^1].Seconds;
-        curve.AddRange(previous);
-        scheduleChanges.Add(new ScheduleChange(step, step, Options.TotalSteps, WarmRestart: true));
     }
-
-    /// <summary>The training step an exported model folder ended at (last point of its <c>loss_curve.csv</c>; 0 without one).</summary>
-    public static long LastStepOf(string modelFolder) => LastStepOf(LossCurveFiles.ReadCsv(Path.Combine(modelFolder, "loss_curve.csv")));
-
-    private static long LastStepOf(IReadOnlyList<LossPoint> curve) => curve.Count == 0 ? 0 : curve[^1].Step;
 
     /// <summary>The sampling schedule shipped with the model: the shift it was trained with.</summary>
     public FlowMatchEulerDiscreteSchedulerConfig SchedulerConfig => new() { Shift = Options.TimestepShift };

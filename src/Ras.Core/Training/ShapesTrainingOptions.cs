@@ -23,7 +23,7 @@ public sealed record ShapesTrainingOptions
 
     /// <summary>
     /// Step at which the learning-rate schedule (warm-up, then cosine to <see cref="TotalSteps"/>) starts: 0, or the step
-    /// of the model a warm restart continued (<see cref="ShapesTrainer.WarmRestartFrom"/>), whose optimizer moments start
+    /// of the model a warm restart continued (<see cref="ShapesTrainer.WarmRestart"/>), whose optimizer moments start
     /// fresh and so need a warm-up again. Default 0.
     /// </summary>
     public long ScheduleStart { get; init; }

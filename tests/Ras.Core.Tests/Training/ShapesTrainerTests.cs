@@ -218,10 +218,9 @@ public sealed class ShapesTrainerTests : IDisposable
             trainer.Export(folder);
         }
 
-        Assert.Equal(50, ShapesTrainer.LastStepOf(folder));
-        using var restarted = new ShapesTrainer(Tiny() with { ScheduleStart = 50 }, temp.File("restart"));
-        restarted.WarmRestartFrom(folder);
+        using var restarted = ShapesTrainer.WarmRestart(folder, Tiny(), temp.File("restart"));
         Assert.Equal(50, restarted.Step);
+        Assert.Equal(50, restarted.Options.ScheduleStart);
         Assert.Equal([50L], restarted.LossCurve.Select(p => p.Step));
         Assert.Equal([new ScheduleChange(50, 50, 200, WarmRestart: true)], restarted.ScheduleChanges);
 
@@ -249,7 +248,7 @@ public sealed class ShapesTrainerTests : IDisposable
     }
 
     [Fact]
-    public void A_warm_restart_is_refused_into_a_used_folder_at_another_step_or_from_another_architecture()
+    public void A_warm_restart_is_refused_into_a_used_folder_or_from_another_architecture()
     {
         string folder = temp.File("model");
         string used = temp.File("used");
@@ -264,23 +263,14 @@ public sealed class ShapesTrainerTests : IDisposable
             trainer.SaveCheckpoint();
         }
 
-        using (var intoUsed = new ShapesTrainer(Tiny(), used))
-        {
-            var error = Assert.Throws<Ras.Errors.OptionsException>(() => intoUsed.WarmRestartFrom(folder));
-            Assert.Contains("empty checkpoint folder", error.Message, StringComparison.Ordinal);
-        }
+        var error = Assert.Throws<Ras.Errors.OptionsException>(() => ShapesTrainer.WarmRestart(folder, Tiny(), used));
+        Assert.Contains("new checkpoint folder", error.Message, StringComparison.Ordinal);
 
-        using (var wrongStart = new ShapesTrainer(Tiny(), temp.File("a")))
-        {
-            var error = Assert.Throws<Ras.Errors.OptionsException>(() => wrongStart.WarmRestartFrom(folder));
-            Assert.Contains("ends at step 50", error.Message, StringComparison.Ordinal);
-        }
-
-        var deeper = Tiny() with { ScheduleStart = 50, Transformer = Tiny().Transformer with { NumLayers = 3 } };
-        using var other = new ShapesTrainer(deeper, temp.File("b"));
-        var mismatch = Assert.Throws<Ras.Errors.CheckpointException>(() => other.WarmRestartFrom(folder));
+        var deeper = Tiny() with { Transformer = Tiny().Transformer with { NumLayers = 3 } };
+        string other = temp.File("other");
+        var mismatch = Assert.Throws<Ras.Errors.CheckpointException>(() => ShapesTrainer.WarmRestart(folder, deeper, other));
         Assert.Contains(mismatch.Missing, k => k.StartsWith("transformer_blocks.2.", StringComparison.Ordinal));
-        Assert.Equal(0, other.Step);
+        Assert.False(File.Exists(Path.Combine(other, "state.json")));
     }
 
     [Fact]
