@@ -38,8 +38,8 @@ public sealed class ShapesPipeline : ITextToImagePipeline
     /// <summary>
     /// The RAS settings <c>--ras</c> uses for this model (explicit options override them): half the tokens per
     /// RAS step, the official SD3 script's high ratio and starvation scale, and <c>revisit</c> selection (on
-    /// held-out prompts at ratio 0.5 it keeps adherence at 62 % against dense 63 %, where official selection
-    /// falls to 34 %: docs/results/eval-ras-shapes.json); step range and reset steps keep their
+    /// held-out prompts at ratio 0.5 it keeps adherence at 86 % against dense 96 %, where official selection
+    /// falls to 43 %: docs/results/eval-ras-shapes.json); step range and reset steps keep their
     /// step-count-relative defaults (valid for any step count).
     /// </summary>
     public static RasOptions RecommendedRas { get; } = new()
