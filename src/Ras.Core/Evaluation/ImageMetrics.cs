@@ -37,8 +37,11 @@ public static class ImageMetrics
         using var scope = NewDisposeScope();
         Tensor x = ToChannels(a, width, height);
         Tensor y = ToChannels(b, width, height);
-        Tensor window = GaussianWindow(11, 1.5).expand(3, 1, 11, 11);
-        Tensor Blur(Tensor t) => nn.functional.conv2d(t, window, groups: 3);
+        // The Gaussian window is separable, so the valid-region blur is rows·X·colsᵀ with banded matrices. (Not conv2d:
+        // on CPUs NNPACK does not support, libtorch warns on stderr at every small-kernel convolution.)
+        Tensor rows = GaussianBand(height, 11, 1.5);
+        Tensor cols = GaussianBand(width, 11, 1.5).t();
+        Tensor Blur(Tensor t) => rows.matmul(t).matmul(cols);
         const double c1 = 0.01 * 0.01;
         const double c2 = 0.03 * 0.03;
         Tensor muX = Blur(x);
@@ -53,22 +56,29 @@ public static class ImageMetrics
     private static Tensor ToChannels(byte[] rgb, int width, int height)
     {
         var values = rgb.Select(v => v / 255.0).ToArray();
-        return tensor(values, [height, width, 3]).permute(2, 0, 1).unsqueeze(0);   // [1, 3, H, W], float64
+        return tensor(values, [height, width, 3]).permute(2, 0, 1);   // [3, H, W], float64
     }
 
-    private static Tensor GaussianWindow(int size, double sigma)
+    /// <summary>[n − size + 1, n]: row i holds the normalised 1-D Gaussian at columns i … i + size − 1 (a valid-region blur).</summary>
+    private static Tensor GaussianBand(int n, int size, double sigma)
     {
+        if (n < size)
+        {
+            throw new ArgumentException($"SSIM needs images of at least {size}×{size} pixels, found an edge of {n}");
+        }
+
         var g = Enumerable.Range(0, size).Select(i => Math.Exp(-Math.Pow(i - (size / 2), 2) / (2 * sigma * sigma))).ToArray();
         double total = g.Sum();
-        var kernel = new double[size * size];
-        for (int i = 0; i < size; i++)
+        int outputs = n - size + 1;
+        var band = new double[outputs * n];
+        for (int i = 0; i < outputs; i++)
         {
-            for (int j = 0; j < size; j++)
+            for (int k = 0; k < size; k++)
             {
-                kernel[(i * size) + j] = g[i] * g[j] / (total * total);
+                band[(i * n) + i + k] = g[k] / total;
             }
         }
 
-        return tensor(kernel, [1, 1, size, size]);
+        return tensor(band, [outputs, n]);
     }
 }
