@@ -1,3 +1,4 @@
+using Ras.Models.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -12,10 +13,11 @@ public sealed class RasSelectionModeTests(ITestOutputHelper output)
 {
     private static readonly FlowMatchEulerDiscreteScheduler Scheduler = new(new FlowMatchEulerDiscreteSchedulerConfig { Shift = 3.0 });
 
-    private static (int Longest, Tensor Latents) Run(RasSelectionMode mode, double scale, double high)
+    // One model per test, shared by its runs: module initialisation draws from libtorch's process-wide generator,
+    // which tests on other threads also draw from, so two separately built models need not be equal.
+    private static (int Longest, Tensor Latents) Run(SD3Transformer2DModel model, RasSelectionMode mode, double scale, double high)
     {
-        var config = TinyModels.Config();
-        using var model = TinyModels.Model(config);
+        var config = model.Config;
         using var conditioning = TinyModels.Conditioning(config, 2, guidance: true);
         using Tensor latents = TinyModels.Latents(config, 2, 16, 16);
         using var session = new RasSession(new RasOptions
@@ -30,8 +32,9 @@ public sealed class RasSelectionModeTests(ITestOutputHelper output)
     [Fact]
     public void Revisit_bounds_the_longest_cached_run_where_official_keeps_tokens_starved()
     {
-        var (official, a) = Run(RasSelectionMode.Official, 0.5, 1.0);
-        var (revisit, b) = Run(RasSelectionMode.Revisit, 0.5, 1.0);
+        using var model = TinyModels.Model(TinyModels.Config());
+        var (official, a) = Run(model, RasSelectionMode.Official, 0.5, 1.0);
+        var (revisit, b) = Run(model, RasSelectionMode.Revisit, 0.5, 1.0);
         output.WriteLine($"longest cached run over 22 RAS steps: official {official}, revisit {revisit}");
         Assert.Equal(22, official);           // the official rule keeps some tokens cached for the whole RAS range
         Assert.True(revisit < official / 2, $"revisit {revisit} vs official {official}");
@@ -43,8 +46,9 @@ public sealed class RasSelectionModeTests(ITestOutputHelper output)
     [Fact]
     public void With_scale_0_both_modes_are_identical()
     {
-        var (officialRun, official) = Run(RasSelectionMode.Official, 0.0, 0.3);
-        var (revisitRun, revisit) = Run(RasSelectionMode.Revisit, 0.0, 0.3);
+        using var model = TinyModels.Model(TinyModels.Config());
+        var (officialRun, official) = Run(model, RasSelectionMode.Official, 0.0, 0.3);
+        var (revisitRun, revisit) = Run(model, RasSelectionMode.Revisit, 0.0, 0.3);
         Assert.Equal(officialRun, revisitRun);
         Assert.True(TensorAssert.Same(official, revisit));
         official.Dispose();
