@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Ras.Errors;
 using Ras.IO.Files;
 
 namespace Ras.Training;
@@ -63,7 +64,7 @@ public static class LossCurveFiles
                 || !double.TryParse(cells[2], NumberStyles.Float, CultureInfo.InvariantCulture, out double hours)
                 || (points.Count > 0 && step <= points[^1].Step))
             {
-                throw new Ras.Errors.ConfigException(path, $"line {i + 1}", $"expected 'step,loss,hours' with increasing steps, found '{lines[i]}'");
+                throw new ConfigException(path, $"line {i + 1}", $"expected 'step,loss,hours' with increasing steps, found '{lines[i]}'");
             }
 
             points.Add(new LossPoint(step, loss, hours * 3600));
