@@ -247,7 +247,7 @@ internal sealed class BenchCommand : ICliCommand
         }, new Terminal.ProgressBar(context.Error, "bench"));
         context.Out.WriteLine($"loop:    {loopSteps} steps, CFG {guidance.ToString(CultureInfo.InvariantCulture)}, {images} image(s); RAS {RasFlags.Describe(rasOptions, loopSteps)}");
         var clock = Stopwatch.StartNew();
-        using (Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler, latents, sampler, session, progress, context.Cancellation))
+        using (Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler.SetTimesteps(sampler.Steps), latents, sampler, session, progress, context.Cancellation))
         {
         }
 

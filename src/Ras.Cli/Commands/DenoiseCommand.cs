@@ -92,7 +92,7 @@ internal sealed class DenoiseCommand : ICliCommand
         {
             using var session = new RasSession(rasOptions);
             var clock = Stopwatch.StartNew();
-            Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler, latents, sampler, session, new ProgressBar(context.Error, "denoise"), context.Cancellation);
+            Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler.SetTimesteps(sampler.Steps), latents, sampler, session, new ProgressBar(context.Error, "denoise"), context.Cancellation);
             clock.Stop();
 
             using (final)

@@ -18,14 +18,16 @@ namespace Ras.Sampling;
 public static class FlowMatchEulerSampler
 {
     /// <summary>
-    /// Denoises <paramref name="initialLatents"/> <c>[B, C, H, W]</c> and returns the final float32 latents.
+    /// Denoises <paramref name="initialLatents"/> <c>[B, C, H, W]</c> along <paramref name="schedule"/> (the full
+    /// <see cref="SamplerOptions.Steps"/>-step schedule; the run starts at <see cref="SamplerOptions.StartStep"/>) and
+    /// returns the final float32 latents.
     /// </summary>
     /// <exception cref="OptionsException">Invalid options, or conditioning that does not match the guidance setting.</exception>
     /// <exception cref="NonFiniteException">The model produced NaN or infinite values.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled between steps.</exception>
     public static Tensor Sample(
         IDenoiser denoiser,
-        FlowMatchEulerDiscreteScheduler scheduler,
+        FlowMatchSchedule schedule,
         Tensor initialLatents,
         SamplerOptions options,
         ISamplerStepObserver? observer = null,
@@ -33,7 +35,7 @@ public static class FlowMatchEulerSampler
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(denoiser);
-        ArgumentNullException.ThrowIfNull(scheduler);
+        ArgumentNullException.ThrowIfNull(schedule);
         ArgumentNullException.ThrowIfNull(initialLatents);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -44,10 +46,15 @@ public static class FlowMatchEulerSampler
                 options.UsesGuidance ? "guidance > 1 needs negative (unconditional) prompt embeddings" : "conditioning was prepared for guidance but guidance ≤ 1");
         }
 
-        FlowMatchSchedule schedule = scheduler.SetTimesteps(options.Steps).From(options.StartStep);
+        if (schedule.Steps != options.Steps)
+        {
+            throw new ArgumentException($"the schedule has {schedule.Steps} steps but the options ask for {options.Steps}", nameof(schedule));
+        }
+
+        FlowMatchSchedule remaining = schedule.From(options.StartStep);
         SamplingConvention convention = denoiser.Convention;
-        float[] modelTimesteps = [.. schedule.Timesteps.Select(t => convention.ModelTimestep(t, scheduler.Config.NumTrainTimesteps))];
-        var run = new SamplingRun(schedule, initialLatents.shape, denoiser.PatchSize, copies, initialLatents.device);
+        float[] modelTimesteps = [.. remaining.Timesteps.Select(t => convention.ModelTimestep(t, remaining.NumTrainTimesteps))];
+        var run = new SamplingRun(remaining, initialLatents.shape, denoiser.PatchSize, copies, initialLatents.device);
         observer?.OnStart(run);
         var clock = Stopwatch.StartNew();
 
@@ -60,13 +67,13 @@ public static class FlowMatchEulerSampler
 
         try
         {
-            for (int i = 0; i < schedule.Steps; i++)
+            for (int i = 0; i < remaining.Steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 Tensor next;
                 using (CollectionPause.Begin()) // TorchSharp's implicit scalars must not be finalized mid-call
                 {
-                    next = DenoiseStep(denoiser, observer, latents, schedule, modelTimesteps[i], i, copies, options.GuidanceScale);
+                    next = DenoiseStep(denoiser, observer, latents, remaining, modelTimesteps[i], i, copies, options.GuidanceScale);
                 }
 
                 latents.Dispose();
@@ -81,7 +88,7 @@ public static class FlowMatchEulerSampler
                         preview = options.Preview(latents);
                     }
 
-                    progress.Report(new SamplerProgress(i, schedule.Steps, observer?.ComputedTokens(i) ?? run.TokenCount, run.TokenCount, clock.Elapsed, preview));
+                    progress.Report(new SamplerProgress(i, remaining.Steps, observer?.ComputedTokens(i) ?? run.TokenCount, run.TokenCount, clock.Elapsed, preview));
                 }
             }
 

@@ -3,6 +3,22 @@ using static TorchSharp.torch;
 
 namespace Ras.Sampling;
 
+/// <summary>What time value a family's model is given at a scheduler timestep <c>t = σ·T</c>.</summary>
+public enum ModelTime
+{
+    /// <summary>The scheduler timestep <c>t = σ·T</c> itself (SD3).</summary>
+    Timestep,
+
+    /// <summary><c>t / T</c> = σ, on the 0..1 scale (Flux: diffusers passes <c>t / 1000</c> and the model multiplies by 1000 again).</summary>
+    Sigma,
+
+    /// <summary>
+    /// <c>1 − t/T</c>: the model's time runs from 0 (noise) to 1 (data) and its velocity is along that time, so the Euler
+    /// update (along σ) uses its negation (Lumina-Next).
+    /// </summary>
+    ReversedSigma,
+}
+
 /// <summary>
 /// How a model family meets the shared flow-matching Euler loop: the time it is given, which half of a guided batch
 /// is conditional, which channels guidance acts on, and the sign of its velocity. The loop itself is the same for
@@ -17,13 +33,13 @@ public sealed record SamplingConvention
     /// Lumina-Next (diffusers <c>LuminaText2ImgPipeline</c>): time <c>1 − σ</c> with the velocity negated, batch
     /// <c>[cond, uncond]</c>, only channels 0–2 guided (the rest take the conditional prediction).
     /// </summary>
-    public static SamplingConvention LuminaNext { get; } = new() { ReversedTime = true, ConditionalFirst = true, GuidedChannels = 3 };
+    public static SamplingConvention LuminaNext { get; } = new() { Time = ModelTime.ReversedSigma, ConditionalFirst = true, GuidedChannels = 3 };
 
-    /// <summary>
-    /// The model's time runs from 0 (noise) to 1 (data): it gets <c>1 − t/T</c> (float32) instead of the scheduler
-    /// timestep <c>t</c>, and its velocity is along that time, so the Euler update (along σ) uses its negation.
-    /// </summary>
-    public bool ReversedTime { get; init; }
+    /// <summary>FLUX.1 (diffusers <c>FluxPipeline</c>): time <c>σ = t/T</c>, batch <c>[uncond, cond]</c> under true CFG, every channel guided.</summary>
+    public static SamplingConvention Flux { get; } = new() { Time = ModelTime.Sigma };
+
+    /// <summary>The time the model is given. Default: the scheduler timestep.</summary>
+    public ModelTime Time { get; init; } = ModelTime.Timestep;
 
     /// <summary>With guidance, the first half of the model batch is the conditional one (else the second).</summary>
     public bool ConditionalFirst { get; init; }
@@ -35,8 +51,12 @@ public sealed record SamplingConvention
     public int? GuidedChannels { get; init; }
 
     /// <summary>The timestep the model receives at scheduler timestep <paramref name="timestep"/> (float32 arithmetic).</summary>
-    public float ModelTimestep(float timestep, int trainTimesteps) =>
-        ReversedTime ? 1f - (timestep / trainTimesteps) : timestep;
+    public float ModelTimestep(float timestep, int trainTimesteps) => Time switch
+    {
+        ModelTime.Sigma => (float)((double)timestep / trainTimesteps),
+        ModelTime.ReversedSigma => 1f - (timestep / trainTimesteps),
+        _ => timestep,
+    };
 
     /// <summary>
     /// The velocity the Euler update uses, <c>[B, C, H, W]</c>, from the model output <c>[B·copies, C', H, W]</c>: its first
@@ -53,7 +73,7 @@ public sealed record SamplingConvention
 
         using Tensor prediction = output.narrow(1, 0, latentChannels);
         using Tensor guided = copies == 1 ? prediction.alias() : Guide(prediction, guidanceScale);
-        return ReversedTime ? guided.neg() : guided.alias();
+        return Time == ModelTime.ReversedSigma ? guided.neg() : guided.alias();
     }
 
     /// <summary><c>u + g·(c − u)</c> over the batch halves, on <see cref="GuidedChannels"/> channels; the rest is <c>c</c>.</summary>

@@ -6,7 +6,8 @@ namespace Ras.Schedulers;
 /// <summary>A sampling schedule: <c>n + 1</c> sigmas (last 0) and the <c>n</c> timesteps given to the model.</summary>
 /// <param name="Sigmas">Noise levels, float32 as diffusers stores them, ending with 0.</param>
 /// <param name="Timesteps"><c>σ·num_train_timesteps</c> in float32, one per step.</param>
-public sealed record FlowMatchSchedule(float[] Sigmas, float[] Timesteps)
+/// <param name="NumTrainTimesteps">The scheduler's <c>num_train_timesteps</c> T (timesteps are <c>σ·T</c>).</param>
+public sealed record FlowMatchSchedule(float[] Sigmas, float[] Timesteps, int NumTrainTimesteps = 1000)
 {
     /// <summary>Number of denoising steps.</summary>
     public int Steps => Timesteps.Length;
@@ -19,7 +20,7 @@ public sealed record FlowMatchSchedule(float[] Sigmas, float[] Timesteps)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(startStep);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(startStep, Steps);
-        return startStep == 0 ? this : new FlowMatchSchedule(Sigmas[startStep..], Timesteps[startStep..]);
+        return startStep == 0 ? this : new FlowMatchSchedule(Sigmas[startStep..], Timesteps[startStep..], NumTrainTimesteps);
     }
 }
 
@@ -69,7 +70,7 @@ public sealed class FlowMatchEulerDiscreteScheduler
         }
 
         sigmas[steps] = 0f;
-        return new FlowMatchSchedule(sigmas, timesteps);
+        return new FlowMatchSchedule(sigmas, timesteps, train);
     }
 
     /// <summary>

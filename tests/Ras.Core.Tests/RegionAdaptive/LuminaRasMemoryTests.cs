@@ -23,7 +23,7 @@ public sealed class LuminaRasMemoryTests
         SettleFinalizers();
         long baseline = Tensor.TotalCount;
         using (var session = new RasSession(new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 3, ErrorResetSteps = [12, 22] }))
-        using (Tensor result = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), scheduler, latents,
+        using (Tensor result = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), scheduler.SetTimesteps(30), latents,
             new SamplerOptions { Steps = 30, GuidanceScale = 4 }, session, new CountEachStep(counts)))
         {
         }

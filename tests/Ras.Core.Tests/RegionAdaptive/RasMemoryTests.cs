@@ -32,7 +32,7 @@ public sealed class RasMemoryTests
         long baseline = Tensor.TotalCount;
         {
             using (var session = new RasSession(Ras(ratio: 0.5, start: 3, resets: "12,22")))
-            using (Tensor result = FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler, latents,
+            using (Tensor result = FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler.SetTimesteps(30), latents,
                 new SamplerOptions { Steps = 30, GuidanceScale = 5 }, session, new Progress(counts)))
             {
             }

@@ -19,7 +19,7 @@ public sealed class RasSamplingInvariantTests
     };
 
     private static Tensor Run(SD3Transformer2DModel model, Tensor latents, SD3Conditioning conditioning, SamplerOptions options, ISamplerStepObserver? observer) =>
-        FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler, latents, options, observer);
+        FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler.SetTimesteps(options.Steps), latents, options, observer);
 
     [Theory]
     [InlineData(1, 8, 8)]

@@ -24,7 +24,7 @@ public sealed class RasSelectionModeTests(ITestOutputHelper output)
         {
             SampleRatio = 0.5, HighRatio = high, StarvationScale = scale, SchedulerStartStep = 2, ErrorResetSteps = [], Selection = mode,
         });
-        Tensor result = FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler, latents,
+        Tensor result = FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler.SetTimesteps(24), latents,
             new SamplerOptions { Steps = 24, GuidanceScale = 4 }, session);
         return (session.LongestCachedRun(), result);
     }

@@ -128,8 +128,8 @@ public sealed class LuminaSamplingTests
         {
             SampleRatio = 1 - (0.5 / tokens), SchedulerStartStep = 2, ErrorResetSteps = [4],
         });
-        using Tensor sparse = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler, latents, options, session);
-        using Tensor dense = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler, latents, options);
+        using Tensor sparse = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler.SetTimesteps(options.Steps), latents, options, session);
+        using Tensor dense = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler.SetTimesteps(options.Steps), latents, options);
 
         Assert.Contains(session.Records, r => r.Kind == RasStepKind.Sparse);
         Assert.Equal(config.NumLayers, session.Caches.Count);   // self-attention only: the caption cross-attention is never cached
@@ -144,7 +144,7 @@ public sealed class LuminaSamplingTests
         using var conditioning = LuminaTinyModels.Conditioning(config, 2, guidance: true);
         using Tensor latents = LuminaTinyModels.Latents(config, 2, 12, 16);
         using var session = new RasSession(new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 2, ErrorResetSteps = [] });
-        using Tensor result = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler, latents,
+        using Tensor result = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler.SetTimesteps(6), latents,
             new SamplerOptions { Steps = 6, GuidanceScale = 4 }, session);
 
         Assert.True(result.isfinite().all().item<bool>());
@@ -166,7 +166,7 @@ public sealed class LuminaSamplingTests
         var options = new SamplerOptions { Steps = 6, GuidanceScale = 4 };
         RasOptions ras = useRas ? new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 2, ErrorResetSteps = [4] } : new RasOptions();
         using var batchSession = new RasSession(ras);
-        using Tensor batch = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler, latents, options, batchSession);
+        using Tensor batch = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler.SetTimesteps(options.Steps), latents, options, batchSession);
 
         for (int b = 0; b < 2; b++)
         {
@@ -174,7 +174,7 @@ public sealed class LuminaSamplingTests
             using var single = LuminaConditioning.Create(conditioning.Captions.narrow(0, b, 1), conditioning.Masks.narrow(0, b, 1),
                 conditioning.Captions.narrow(0, 2 + b, 1), conditioning.Masks.narrow(0, 2 + b, 1), batch: 1, guidance: true);
             using var session = new RasSession(ras);
-            using Tensor alone = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, single), Scheduler, latents.narrow(0, b, 1), options, session);
+            using Tensor alone = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, single), Scheduler.SetTimesteps(options.Steps), latents.narrow(0, b, 1), options, session);
             TensorAssert.Close(alone, batch.narrow(0, b, 1), $"image {b}", 1e-5);
             Assert.Equal(session.Records.Select(r => r.ComputedTokens), batchSession.Records.Select(r => r.ComputedTokens));
         }

@@ -152,7 +152,7 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
         using (LuminaNextDiT2DModel transformer = source.LoadTransformer(device))
         {
             var denoiser = new LuminaDenoiser(transformer, conditioning, Sampling);
-            latents = FlowMatchEulerSampler.Sample(denoiser, plan.Scheduler, latents, plan.Sampler, session, SynchronousProgress.ForDenoise(progress), cancellationToken);
+            latents = FlowMatchEulerSampler.Sample(denoiser, plan.Scheduler.SetTimesteps(plan.Sampler.Steps), latents, plan.Sampler, session, SynchronousProgress.ForDenoise(progress), cancellationToken);
         }
 
         NativeHeap.Trim();

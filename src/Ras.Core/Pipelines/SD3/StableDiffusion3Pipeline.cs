@@ -124,7 +124,7 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
         using var session = new RasSession(plan.Ras);
         using (SD3Transformer2DModel transformer = source.LoadTransformer(device))
         {
-            latents = FlowMatchEulerSampler.Sample(new SD3Denoiser(transformer, conditioning), plan.Scheduler, latents, plan.Sampler, session,
+            latents = FlowMatchEulerSampler.Sample(new SD3Denoiser(transformer, conditioning), plan.Scheduler.SetTimesteps(plan.Sampler.Steps), latents, plan.Sampler, session,
                 SynchronousProgress.ForDenoise(progress), cancellationToken);
         }
 

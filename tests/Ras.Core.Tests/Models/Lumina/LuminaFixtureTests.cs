@@ -154,7 +154,7 @@ public sealed class LuminaFixtureTests(ITestOutputHelper output)
 
         using var recorder = new RecordingDenoiser(denoiser);
         using var observer = new RecordingObserver(session);
-        using Tensor final = FlowMatchEulerSampler.Sample(recorder, scheduler, latents0, options, observer);
+        using Tensor final = FlowMatchEulerSampler.Sample(recorder, scheduler.SetTimesteps(options.Steps), latents0, options, observer);
         try
         {
             Check(expected.Read("latents"), final, "latents");
