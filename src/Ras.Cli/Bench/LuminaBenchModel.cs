@@ -1,5 +1,6 @@
 using Ras.Models.Common;
 using Ras.Models.Lumina;
+using Ras.Pipelines.Lumina;
 using Ras.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;

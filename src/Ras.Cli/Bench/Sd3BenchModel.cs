@@ -1,5 +1,6 @@
 using Ras.Models.Common;
 using Ras.Models.SD3;
+using Ras.Pipelines.SD3;
 using Ras.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;

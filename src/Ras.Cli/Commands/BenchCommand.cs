@@ -229,7 +229,7 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         (double guidance, double shift) = transformer.LoopSettings;
-        var sampler = new SamplerOptions { Steps = loopSteps, GuidanceScale = guidance };
+        var sampler = new SamplerOptions { Steps = loopSteps, CfgScale = guidance };
         var scheduler = new FlowMatchEulerDiscreteScheduler(new FlowMatchEulerDiscreteSchedulerConfig { Shift = shift });
         using var inputs = transformer.RandomInputs(setup, device);
         int images = setup.Batch / 2;

@@ -72,7 +72,7 @@ internal sealed class DenoiseCommand : ICliCommand
 
         var scheduler = new FlowMatchEulerDiscreteScheduler(FlowMatchEulerDiscreteSchedulerConfig.Load(schedulerConfig));
         using DenoiseTransformer transformer = DenoiseTransformer.Load(transformerDir, device, lumina, luminaFlag);
-        var sampler = new SamplerOptions { Steps = result.GetValue(steps) ?? transformer.DefaultSteps, GuidanceScale = result.GetValue(guidance) ?? transformer.DefaultGuidance };
+        var sampler = new SamplerOptions { Steps = result.GetValue(steps) ?? transformer.DefaultSteps, CfgScale = result.GetValue(guidance) ?? transformer.DefaultGuidance };
         sampler.Validate();
         using var inputFile = SafetensorsFile.Open(result.GetValue(inputs)!);
         using var scope = NewDisposeScope();
@@ -83,11 +83,11 @@ internal sealed class DenoiseCommand : ICliCommand
 
         context.Out.WriteLine($"model:    {modelDir} ({transformer.Summary})");
         context.Out.WriteLine($"latents:  [{string.Join(",", latents.shape)}] ({latents.shape[2] / patch * (latents.shape[3] / patch)} tokens per image), {origin}");
-        context.Out.WriteLine($"sampler:  {sampler.Steps} steps, guidance {sampler.GuidanceScale.ToString(CultureInfo.InvariantCulture)} (CFG {(sampler.UsesGuidance ? "on" : "off")}), shift {scheduler.Config.Shift.ToString(CultureInfo.InvariantCulture)}");
+        context.Out.WriteLine($"sampler:  {sampler.Steps} steps, guidance {sampler.CfgScale.ToString(CultureInfo.InvariantCulture)} (CFG {(sampler.UsesCfg ? "on" : "off")}), shift {scheduler.Config.Shift.ToString(CultureInfo.InvariantCulture)}");
         context.Out.WriteLine($"RAS:      {RasFlags.Describe(rasOptions, sampler.Steps)}");
         context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
 
-        (IDenoiser denoiser, IDisposable conditioning) = transformer.Bind(inputFile, (int)latents.shape[0], sampler.UsesGuidance, device);
+        (IDenoiser denoiser, IDisposable conditioning) = transformer.Bind(inputFile, (int)latents.shape[0], sampler.UsesCfg, device);
         using (conditioning)
         {
             using var session = new RasSession(rasOptions);
@@ -100,7 +100,7 @@ internal sealed class DenoiseCommand : ICliCommand
                 var metadata = new Dictionary<string, string>
                 {
                     ["steps"] = sampler.Steps.ToString(CultureInfo.InvariantCulture),
-                    ["guidance"] = sampler.GuidanceScale.ToString(CultureInfo.InvariantCulture),
+                    ["guidance"] = sampler.CfgScale.ToString(CultureInfo.InvariantCulture),
                     ["ras"] = RasFlags.Describe(rasOptions, sampler.Steps),
                     ["latents"] = origin,
                 };

@@ -8,6 +8,7 @@ using Ras.IO.Images;
 using Ras.IO.Safetensors;
 using Ras.Models.Shapes;
 using Ras.Models.SD3;
+using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -231,7 +232,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
         var sampler = new SamplerOptions
         {
             Steps = request.Steps,
-            GuidanceScale = request.GuidanceScale,
+            CfgScale = request.GuidanceScale,
             Preview = preview ? latents => new LatentPreview(request.Width, request.Height, ImageTensors.ToRgbBytes(latents[0])) : null,
         };
         sampler.Validate();
@@ -248,13 +249,13 @@ public sealed class ShapesPipeline : ITextToImagePipeline
         var (hidden, pooled) = TextEncoder.Forward(ids);
         Tensor? negativeHidden = null;
         Tensor? negativePooled = null;
-        if (sampler.UsesGuidance)
+        if (sampler.UsesCfg)
         {
             Tensor negativeIds = tensor(negative.Ids, [1, Tokenizer.MaxLength]).to(device);
             (negativeHidden, negativePooled) = TextEncoder.Forward(negativeIds);
         }
 
-        using var conditioning = SD3Conditioning.Create(hidden, pooled, negativeHidden, negativePooled, batch, sampler.UsesGuidance);
+        using var conditioning = SD3Conditioning.Create(hidden, pooled, negativeHidden, negativePooled, batch, sampler.UsesCfg);
         Tensor noise = InitialNoise.Draw([batch, Transformer.Config.InChannels, request.Height, request.Width], request.Seed, device);
         using var session = new RasSession(request.Ras);
         Tensor images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), Scheduler.SetTimesteps(sampler.Steps), noise, sampler, session, progress, cancellationToken);

@@ -39,11 +39,11 @@ public static class FlowMatchEulerSampler
         ArgumentNullException.ThrowIfNull(initialLatents);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        int copies = options.UsesGuidance ? 2 : 1;
+        int copies = options.UsesCfg ? 2 : 1;
         if (denoiser.GuidanceCopies != copies)
         {
             throw new OptionsException("guidance",
-                options.UsesGuidance ? "guidance > 1 needs negative (unconditional) prompt embeddings" : "conditioning was prepared for guidance but guidance ≤ 1");
+                options.UsesCfg ? "guidance > 1 needs negative (unconditional) prompt embeddings" : "conditioning was prepared for guidance but guidance ≤ 1");
         }
 
         if (schedule.Steps != options.Steps)
@@ -73,7 +73,7 @@ public static class FlowMatchEulerSampler
                 Tensor next;
                 using (CollectionPause.Begin()) // TorchSharp's implicit scalars must not be finalized mid-call
                 {
-                    next = DenoiseStep(denoiser, observer, latents, remaining, modelTimesteps[i], i, copies, options.GuidanceScale);
+                    next = DenoiseStep(denoiser, observer, latents, remaining, modelTimesteps[i], i, copies, options.CfgScale);
                 }
 
                 latents.Dispose();

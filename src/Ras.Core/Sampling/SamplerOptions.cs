@@ -9,8 +9,13 @@ public sealed record SamplerOptions
     /// <summary>Denoising steps (diffusers' <c>num_inference_steps</c>). Default 28, as the SD3 pipeline.</summary>
     public int Steps { get; init; } = 28;
 
-    /// <summary>Classifier-free guidance scale; guidance is on when it is above 1. Default 7.0, as the SD3 pipeline.</summary>
-    public double GuidanceScale { get; init; } = 7.0;
+    /// <summary>
+    /// Classifier-free guidance scale: the loop runs a conditional and an unconditional copy of each image and combines them
+    /// <c>u + g·(c − u)</c> when it is above 1. Default 7.0, as the SD3 pipeline. This is CFG only: a family whose guidance is
+    /// a model input (FLUX.1-dev's embedded guidance, <see cref="GuidanceKind.Embedded"/>) passes it with its conditioning and
+    /// sets this to 1, or to its true-CFG scale.
+    /// </summary>
+    public double CfgScale { get; init; } = 7.0;
 
     /// <summary>
     /// First step to run (0 = text-to-image). Image-to-image starts later, from latents noised to that step's sigma,
@@ -21,8 +26,8 @@ public sealed record SamplerOptions
     /// <summary>Optional per-step preview of the latents (called inside the step, on the updated latents); null for none.</summary>
     public Func<Tensor, LatentPreview>? Preview { get; init; }
 
-    /// <summary>True when classifier-free guidance is used (<see cref="GuidanceScale"/> &gt; 1).</summary>
-    public bool UsesGuidance => GuidanceScale > 1.0;
+    /// <summary>True when classifier-free guidance is used (<see cref="CfgScale"/> &gt; 1).</summary>
+    public bool UsesCfg => CfgScale > 1.0;
 
     /// <summary>Throws <see cref="OptionsException"/> for out-of-range values.</summary>
     public void Validate()
@@ -37,9 +42,9 @@ public sealed record SamplerOptions
             throw new OptionsException("strength", $"leaves no step to run (start step {StartStep} of {Steps}); use a larger strength or more steps");
         }
 
-        if (!double.IsFinite(GuidanceScale) || GuidanceScale < 0)
+        if (!double.IsFinite(CfgScale) || CfgScale < 0)
         {
-            throw new OptionsException("guidance", $"must be a finite number ≥ 0, found {GuidanceScale}");
+            throw new OptionsException("guidance", $"must be a finite number ≥ 0, found {CfgScale}");
         }
     }
 }

@@ -76,6 +76,13 @@ public sealed record SamplingConvention
         return Time == ModelTime.ReversedSigma ? guided.neg() : guided.alias();
     }
 
+    /// <summary>
+    /// The model batch of a guided run: <paramref name="conditional"/> and <paramref name="unconditional"/> rows
+    /// (<c>[B, …]</c> each) in this convention's order (<see cref="ConditionalFirst"/>), <c>[2B, …]</c>.
+    /// </summary>
+    public Tensor GuidanceBatch(Tensor conditional, Tensor unconditional) =>
+        ConditionalFirst ? torch.cat([conditional, unconditional], 0) : torch.cat([unconditional, conditional], 0);
+
     /// <summary><c>u + g·(c − u)</c> over the batch halves, on <see cref="GuidedChannels"/> channels; the rest is <c>c</c>.</summary>
     private Tensor Guide(Tensor prediction, double guidanceScale)
     {

@@ -187,7 +187,7 @@ public sealed class LuminaText2ImgPipelineTests : IDisposable
         string config = Path.Combine(folder, "transformer", "config.json");
         File.WriteAllText(config, (TinyLuminaPipelines.TransformerConfig with { SampleSize = 2 }).ToJson());
         Assert.Equal("proportional-attn", Assert.Throws<OptionsException>(() => LuminaText2ImgPipeline.Open(folder)).Option);
-        using var off = LuminaText2ImgPipeline.Open(folder, sampling: new Ras.Sampling.LuminaSamplingOptions { ProportionalAttention = false });
+        using var off = LuminaText2ImgPipeline.Open(folder, sampling: new LuminaSamplingOptions { ProportionalAttention = false });
         Assert.Equal(16, off.Defaults.Width);
     }
 

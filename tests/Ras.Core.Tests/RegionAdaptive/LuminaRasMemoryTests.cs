@@ -1,4 +1,5 @@
 using Ras.Models.Lumina;
+using Ras.Pipelines.Lumina;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -24,7 +25,7 @@ public sealed class LuminaRasMemoryTests
         long baseline = Tensor.TotalCount;
         using (var session = new RasSession(new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 3, ErrorResetSteps = [12, 22] }))
         using (Tensor result = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), scheduler.SetTimesteps(30), latents,
-            new SamplerOptions { Steps = 30, GuidanceScale = 4 }, session, new CountEachStep(counts)))
+            new SamplerOptions { Steps = 30, CfgScale = 4 }, session, new CountEachStep(counts)))
         {
         }
 

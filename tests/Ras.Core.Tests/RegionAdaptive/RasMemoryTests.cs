@@ -1,3 +1,4 @@
+using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -33,7 +34,7 @@ public sealed class RasMemoryTests
         {
             using (var session = new RasSession(Ras(ratio: 0.5, start: 3, resets: "12,22")))
             using (Tensor result = FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler.SetTimesteps(30), latents,
-                new SamplerOptions { Steps = 30, GuidanceScale = 5 }, session, new Progress(counts)))
+                new SamplerOptions { Steps = 30, CfgScale = 5 }, session, new Progress(counts)))
             {
             }
 

@@ -1,5 +1,6 @@
 using Ras.Models.Common;
 using Ras.Models.SD3;
+using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -32,7 +33,7 @@ public sealed class RasSamplingInvariantTests
         using var model = TinyModels.Model(config);
         using var conditioning = TinyModels.Conditioning(config, 1, guidance: true);
         using Tensor latents = TinyModels.Latents(config, 1, height, width);
-        var options = new SamplerOptions { Steps = 6, GuidanceScale = 4 };
+        var options = new SamplerOptions { Steps = 6, CfgScale = 4 };
         int tokens = height / patch * (width / patch);
 
         // int((1 − r)·N) = 0: RAS steps run the sparse path with all N tokens routed.
@@ -54,7 +55,7 @@ public sealed class RasSamplingInvariantTests
         using var model = TinyModels.Model(config);
         using var conditioning = TinyModels.Conditioning(config, 1, guidance: false);
         using Tensor latents = TinyModels.Latents(config, 1, 16, 16);
-        var options = new SamplerOptions { Steps = 5, GuidanceScale = 1 };
+        var options = new SamplerOptions { Steps = 5, CfgScale = 1 };
         using var session = new RasSession(Ras(ratio: 0.99, resets: "3"));
         using Tensor sparse = Run(model, latents, conditioning, options, session);
         using Tensor dense = Run(model, latents, conditioning, options, null);
@@ -71,7 +72,7 @@ public sealed class RasSamplingInvariantTests
         using var model = TinyModels.Model(config);
         using var conditioning = TinyModels.Conditioning(config, 1, guidance: true);
         using Tensor latents = TinyModels.Latents(config, 1, 16, 16);
-        var options = new SamplerOptions { Steps = 6, GuidanceScale = 5 };
+        var options = new SamplerOptions { Steps = 6, CfgScale = 5 };
 
         using var dense = new RecordingObserver();
         using Tensor denseOut = Run(model, latents, conditioning, options, dense);
@@ -100,7 +101,7 @@ Assert.True(TensorAssert.Same(dense.Velocities[step], ras.Velocities[step]), $"s
         using var model = TinyModels.Model(config);
         using var both = TinyModels.Conditioning(config, 2, guidance);
         using Tensor latents = TinyModels.Latents(config, 2, 16, 16);
-        var options = new SamplerOptions { Steps = 6, GuidanceScale = guidance ? 4 : 1 };
+        var options = new SamplerOptions { Steps = 6, CfgScale = guidance ? 4 : 1 };
         using var batchSession = useRas ? new RasSession(Ras()) : null;
         using Tensor batched = Run(model, latents, both, options, batchSession);
 
@@ -138,7 +139,7 @@ Assert.True(TensorAssert.Same(dense.Velocities[step], ras.Velocities[step]), $"s
         using var conditioning = TinyModels.Conditioning(config, 1, guidance: false);
         using Tensor latents = TinyModels.Latents(config, 1, 16, 16);
         using var session = new RasSession(Ras(ratio: 0.25, high: high));
-        using Tensor result = Run(model, latents, conditioning, new SamplerOptions { Steps = 8, GuidanceScale = 1 }, session);
+        using Tensor result = Run(model, latents, conditioning, new SamplerOptions { Steps = 8, CfgScale = 1 }, session);
 
         // N = 64, skip = int(0.75·64) = 48 → low/high split by the ratio; never the official "compute nothing".
         int low = (int)(48 * (1 - high));
@@ -158,7 +159,7 @@ Assert.True(TensorAssert.Same(dense.Velocities[step], ras.Velocities[step]), $"s
         var slot = new AttentionSlot(0, 0);
         var snapshots = new List<Tensor>();
         var probe = new CacheProbe(session, slot, snapshots);
-        using Tensor result = Run(model, latents, conditioning, new SamplerOptions { Steps = 7, GuidanceScale = 3 }, probe);
+        using Tensor result = Run(model, latents, conditioning, new SamplerOptions { Steps = 7, CfgScale = 3 }, probe);
 
         int checkedRows = 0;
         foreach (RasStepRecord record in session.Records.Where(r => r.Kind == RasStepKind.Sparse))

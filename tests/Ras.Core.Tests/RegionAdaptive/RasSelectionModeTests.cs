@@ -1,4 +1,5 @@
 using Ras.Models.SD3;
+using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -25,7 +26,7 @@ public sealed class RasSelectionModeTests(ITestOutputHelper output)
             SampleRatio = 0.5, HighRatio = high, StarvationScale = scale, SchedulerStartStep = 2, ErrorResetSteps = [], Selection = mode,
         });
         Tensor result = FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), Scheduler.SetTimesteps(24), latents,
-            new SamplerOptions { Steps = 24, GuidanceScale = 4 }, session);
+            new SamplerOptions { Steps = 24, CfgScale = 4 }, session);
         return (session.LongestCachedRun(), result);
     }
 

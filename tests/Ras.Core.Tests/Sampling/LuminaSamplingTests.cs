@@ -1,5 +1,6 @@
 using Ras.Errors;
 using Ras.Models.Lumina;
+using Ras.Pipelines.Lumina;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -120,7 +121,7 @@ public sealed class LuminaSamplingTests
         using var model = LuminaTinyModels.Model(config);
         using var conditioning = LuminaTinyModels.Conditioning(config, 2, guidance: true);
         using Tensor latents = LuminaTinyModels.Latents(config, 2, height, width);
-        var options = new SamplerOptions { Steps = 6, GuidanceScale = 4 };
+        var options = new SamplerOptions { Steps = 6, CfgScale = 4 };
         int tokens = height / patch * (width / patch);
 
         // int((1 − r)·N) = 0: RAS steps run the sparse path (RoPE gather, K/V merge) with all N tokens routed.
@@ -145,7 +146,7 @@ public sealed class LuminaSamplingTests
         using Tensor latents = LuminaTinyModels.Latents(config, 2, 12, 16);
         using var session = new RasSession(new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 2, ErrorResetSteps = [] });
         using Tensor result = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler.SetTimesteps(6), latents,
-            new SamplerOptions { Steps = 6, GuidanceScale = 4 }, session);
+            new SamplerOptions { Steps = 6, CfgScale = 4 }, session);
 
         Assert.True(result.isfinite().all().item<bool>());
         RasStepRecord[] sparse = [.. session.Records.Where(r => r.Kind == RasStepKind.Sparse)];
@@ -163,7 +164,7 @@ public sealed class LuminaSamplingTests
         using var model = LuminaTinyModels.Model(config);
         using var conditioning = LuminaTinyModels.Conditioning(config, 2, guidance: true);
         using Tensor latents = LuminaTinyModels.Latents(config, 2, 12, 16);
-        var options = new SamplerOptions { Steps = 6, GuidanceScale = 4 };
+        var options = new SamplerOptions { Steps = 6, CfgScale = 4 };
         RasOptions ras = useRas ? new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 2, ErrorResetSteps = [4] } : new RasOptions();
         using var batchSession = new RasSession(ras);
         using Tensor batch = FlowMatchEulerSampler.Sample(new LuminaDenoiser(model, conditioning), Scheduler.SetTimesteps(options.Steps), latents, options, batchSession);

@@ -1,4 +1,5 @@
 using Ras.Models.Lumina;
+using Ras.Pipelines.Lumina;
 using Ras.Sampling;
 using static TorchSharp.torch;
 

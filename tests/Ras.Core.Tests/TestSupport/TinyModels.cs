@@ -1,6 +1,7 @@
 using Ras.IO.Safetensors;
 using Ras.Models.Common;
 using Ras.Models.SD3;
+using Ras.Pipelines.SD3;
 using Ras.Sampling;
 using Ras.Schedulers;
 using static TorchSharp.torch;

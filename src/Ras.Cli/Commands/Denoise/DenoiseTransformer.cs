@@ -2,6 +2,7 @@ using Ras.Errors;
 using Ras.IO.Configs;
 using Ras.IO.Safetensors;
 using Ras.Models.Lumina;
+using Ras.Pipelines.Lumina;
 using Ras.Sampling;
 using static TorchSharp.torch;
 

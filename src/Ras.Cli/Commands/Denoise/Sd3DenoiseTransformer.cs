@@ -1,5 +1,6 @@
 using Ras.IO.Safetensors;
 using Ras.Models.SD3;
+using Ras.Pipelines.SD3;
 using Ras.Sampling;
 using static TorchSharp.torch;
 

@@ -167,7 +167,7 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
         }
 
         timings["decode"] = clock.Elapsed.TotalSeconds;
-        var settings = new ResolvedSettings(plan.Sampler.Steps, plan.Sampler.Steps, plan.Sampler.GuidanceScale, plan.Scheduler.Config.Shift, null, plan.Ras);
+        var settings = new ResolvedSettings(plan.Sampler.Steps, plan.Sampler.Steps, plan.Sampler.CfgScale, plan.Scheduler.Config.Shift, null, plan.Ras);
         return new ImageGeneration(images, plan.Width, plan.Height, settings, [.. session.Records], session.TokenComputeCounts(),
             VaeScaleFactor * transformerConfig.PatchSize, warnings, timings);
     }
@@ -210,7 +210,7 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
             throw new OptionsException("shift", $"must be a finite number > 0, found {shift}");
         }
 
-        var sampler = new SamplerOptions { Steps = request.Steps ?? DefaultSteps, GuidanceScale = request.GuidanceScale ?? DefaultGuidance };
+        var sampler = new SamplerOptions { Steps = request.Steps ?? DefaultSteps, CfgScale = request.GuidanceScale ?? DefaultGuidance };
         sampler.Validate();
         int patch = VaeScaleFactor * transformerConfig.PatchSize;
         RasPlan.Create(request.Ras, sampler.Steps, height / patch, width / patch);
@@ -236,7 +236,7 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
     {
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
-        bool guidance = plan.Sampler.UsesGuidance;
+        bool guidance = plan.Sampler.UsesCfg;
         GemmaTokenizer tokenizer = GemmaTokenizer.FromFolder(source.TokenizerFolder);
         LuminaPromptTokens tokens = LuminaPromptEncoder.Tokenize(tokenizer, request.Prompts, guidance ? request.NegativePrompt : null, warnings, device);
         Tensor features;

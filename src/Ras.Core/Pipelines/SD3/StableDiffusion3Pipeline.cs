@@ -135,7 +135,7 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
         List<byte[]> images = Decode(latents, progress, cancellationToken);
         timings["decode"] = clock.Elapsed.TotalSeconds;
 
-        var settings = new ResolvedSettings(plan.Sampler.Steps, plan.Sampler.Steps - plan.Sampler.StartStep, plan.Sampler.GuidanceScale,
+        var settings = new ResolvedSettings(plan.Sampler.Steps, plan.Sampler.Steps - plan.Sampler.StartStep, plan.Sampler.CfgScale,
             plan.Scheduler.Config.Shift, plan.UseT5 ? plan.MaxSequenceLength : null, plan.Ras);
         return new ImageGeneration(images, plan.Width, plan.Height, settings, [.. session.Records], session.TokenComputeCounts(),
             VaeScaleFactor * transformerConfig.PatchSize, warnings, timings);
@@ -185,7 +185,7 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
             startStep = (int)Math.Max(steps - Math.Min(steps * request.Strength, steps), 0);
         }
 
-        var sampler = new SamplerOptions { Steps = steps, GuidanceScale = request.GuidanceScale ?? DefaultGuidance, StartStep = startStep };
+        var sampler = new SamplerOptions { Steps = steps, CfgScale = request.GuidanceScale ?? DefaultGuidance, StartStep = startStep };
         sampler.Validate();
         int patch = VaeScaleFactor * transformerConfig.PatchSize;
         RasPlan.Create(request.Ras, steps - startStep, height / patch, width / patch);
@@ -212,7 +212,7 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
     {
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
-        bool guidance = plan.Sampler.UsesGuidance;
+        bool guidance = plan.Sampler.UsesCfg;
         List<string> texts = [.. request.Prompts];
         if (guidance)
         {

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Ras.IO.Safetensors;
 using Ras.Models.Lumina;
+using Ras.Pipelines.Lumina;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -101,7 +102,7 @@ public sealed class LuminaFixtureTests(ITestOutputHelper output)
         var options = new SamplerOptions
         {
             Steps = json.GetProperty("num_inference_steps").GetInt32(),
-            GuidanceScale = json.GetProperty("guidance_scale").GetDouble(),
+            CfgScale = json.GetProperty("guidance_scale").GetDouble(),
         };
 
         // 1. The schedule and the reversed model time, exactly as diffusers makes them.
@@ -118,7 +119,7 @@ public sealed class LuminaFixtureTests(ITestOutputHelper output)
         using var conditioning = LuminaConditioning.Create(inputs.Read("prompt_embeds"), inputs.Read("prompt_attention_mask"),
             inputs.Contains("negative_prompt_embeds") ? inputs.Read("negative_prompt_embeds") : null,
             inputs.Contains("negative_prompt_attention_mask") ? inputs.Read("negative_prompt_attention_mask") : null,
-            (int)latents0.shape[0], options.UsesGuidance);
+            (int)latents0.shape[0], options.UsesCfg);
         JsonElement pipeline = json.GetProperty("pipeline");
         var denoiser = new LuminaDenoiser(model, conditioning, new LuminaSamplingOptions
         {

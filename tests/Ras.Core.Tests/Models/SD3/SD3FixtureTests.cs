@@ -1,5 +1,6 @@
 using Ras.IO.Safetensors;
 using Ras.Models.SD3;
+using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -64,7 +65,7 @@ public sealed class SD3FixtureTests(ITestOutputHelper output)
         var options = new SamplerOptions
         {
             Steps = fixture.Json.GetProperty("num_inference_steps").GetInt32(),
-            GuidanceScale = fixture.Json.GetProperty("guidance_scale").GetDouble(),
+            CfgScale = fixture.Json.GetProperty("guidance_scale").GetDouble(),
         };
 
         // The schedule first: sigmas and timesteps exactly as diffusers makes them.
@@ -79,7 +80,7 @@ public sealed class SD3FixtureTests(ITestOutputHelper output)
         using var conditioning = SD3Conditioning.Create(inputs.Read("prompt_embeds"), inputs.Read("pooled_prompt_embeds"),
             inputs.Contains("negative_prompt_embeds") ? inputs.Read("negative_prompt_embeds") : null,
             inputs.Contains("negative_pooled_prompt_embeds") ? inputs.Read("negative_pooled_prompt_embeds") : null,
-            (int)latents0.shape[0], options.UsesGuidance);
+            (int)latents0.shape[0], options.UsesCfg);
         RasOptions? ras = fixture.RasOptions();
         using var session = ras is null ? null : new RasSession(ras);
         using Tensor final = FlowMatchEulerSampler.Sample(new SD3Denoiser(model, conditioning), scheduler.SetTimesteps(options.Steps), latents0, options, session);

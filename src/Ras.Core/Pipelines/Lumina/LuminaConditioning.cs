@@ -1,7 +1,8 @@
 using Ras.Errors;
+using Ras.Sampling;
 using static TorchSharp.torch;
 
-namespace Ras.Sampling;
+namespace Ras.Pipelines.Lumina;
 
 /// <summary>
 /// Lumina caption conditioning arranged as the model batch: <c>[positive × B, negative × B]</c> with guidance
@@ -44,8 +45,8 @@ public sealed class LuminaConditioning : IDisposable
 
             var (negCaptions, negMasks) = Arrange(negativePromptEmbeds, negativePromptMask, batch, "negative_prompt_embeds", "negative_prompt_attention_mask");
             PromptBatch.RequireSameShape(negCaptions, "negative_prompt_embeds", captions, "prompt_embeds");
-            captions = cat([captions, negCaptions], 0);
-            masks = cat([masks, negMasks], 0);
+            captions = SamplingConvention.LuminaNext.GuidanceBatch(captions, negCaptions);
+            masks = SamplingConvention.LuminaNext.GuidanceBatch(masks, negMasks);
         }
 
         // Owned by the returned object alone, never by a caller's dispose scope.

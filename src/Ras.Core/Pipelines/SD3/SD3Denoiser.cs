@@ -1,8 +1,9 @@
 using Ras.Models.Common;
 using Ras.Models.SD3;
+using Ras.Sampling;
 using static TorchSharp.torch;
 
-namespace Ras.Sampling;
+namespace Ras.Pipelines.SD3;
 
 /// <summary>An <see cref="SD3Transformer2DModel"/> bound to its prompt conditioning.</summary>
 public sealed class SD3Denoiser : IDenoiser

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Ras.Errors;
 
-namespace Ras.Sampling;
+namespace Ras.Pipelines.Lumina;
 
 /// <summary>Lumina-specific sampling settings (diffusers <c>LuminaText2ImgPipeline.__call__</c> arguments and constants).</summary>
 public sealed record LuminaSamplingOptions

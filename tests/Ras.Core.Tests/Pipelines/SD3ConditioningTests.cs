@@ -1,8 +1,9 @@
 using Ras.Errors;
+using Ras.Pipelines.SD3;
 using Ras.Sampling;
 using static TorchSharp.torch;
 
-namespace Ras.Tests.Sampling;
+namespace Ras.Tests.Pipelines;
 
 public sealed class SD3ConditioningTests
 {

@@ -1,9 +1,10 @@
 using Ras.Errors;
 using Ras.Models.Common;
 using Ras.Models.Lumina;
+using Ras.Sampling;
 using static TorchSharp.torch;
 
-namespace Ras.Sampling;
+namespace Ras.Pipelines.Lumina;
 
 /// <summary>
 /// A <see cref="LuminaNextDiT2DModel"/> bound to its caption conditioning, with the pipeline's per-resolution and

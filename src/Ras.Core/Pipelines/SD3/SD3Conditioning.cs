@@ -1,11 +1,12 @@
 using Ras.Errors;
+using Ras.Sampling;
 using static TorchSharp.torch;
 
-namespace Ras.Sampling;
+namespace Ras.Pipelines.SD3;
 
 /// <summary>
-/// SD3 prompt conditioning arranged as the model batch: <c>[negative × B, positive × B]</c> with guidance,
-/// <c>[positive × B]</c> without. Embeddings of batch 1 are broadcast to B images.
+/// SD3 prompt conditioning arranged as the model batch: with guidance, positive and negative rows in
+/// <see cref="SamplingConvention.StableDiffusion3"/>'s order (<c>[negative × B, positive × B]</c>), <c>[positive × B]</c> without. Embeddings of batch 1 are broadcast to B images.
 /// </summary>
 public sealed class SD3Conditioning : IDisposable
 {
@@ -51,8 +52,8 @@ public sealed class SD3Conditioning : IDisposable
                     $"width {negPooled.shape[1]} does not match pooled_prompt_embeds width {pooled.shape[1]}");
             }
 
-            text = cat([negText, text], 0);
-            pooled = cat([negPooled, pooled], 0);
+            text = SamplingConvention.StableDiffusion3.GuidanceBatch(text, negText);
+            pooled = SamplingConvention.StableDiffusion3.GuidanceBatch(pooled, negPooled);
         }
 
         // Owned by the returned object alone, never by a caller's dispose scope.
