@@ -1,4 +1,6 @@
 using Ras.Errors;
+using Ras.Pipelines;
+using Ras.Sampling;
 using static TorchSharp.torch;
 
 namespace Ras.Cli.Bench;
@@ -56,16 +58,45 @@ internal sealed record BenchSetup(int PatchSize, int InChannels, int Height, int
 }
 
 /// <summary>
-/// The tensors one benchmark forward consumes: latents, text features, the family's extra text input (SD3: pooled
-/// embeddings <c>[B, P]</c>; Lumina: the caption mask <c>[B, L]</c>) and timesteps in the family's time.
+/// One benchmark forward's inputs: random latents, random conditioning bound to the model without CFG (the batch is
+/// independent samples), and a mid-schedule time in the family's convention.
 /// </summary>
-internal sealed record BenchInputs(Tensor Latents, Tensor Text, Tensor Extra, Tensor Timesteps) : IDisposable
+internal sealed class BenchInputs : IDisposable
 {
+    private readonly IDenoiser denoiser;
+    private readonly IDisposable conditioning;
+    private readonly Tensor latents;
+    private readonly Tensor timesteps;
+
+    public BenchInputs(DenoisingTransformer transformer, BenchSetup setup, Device device)
+    {
+        latents = setup.RandomLatents(device);
+        Dictionary<string, Tensor> tensors = transformer.RandomConditioning(setup.Batch, setup.TextTokens, negative: false, device);
+        try
+        {
+            // One pass per sample: a CFG model's guidance is off here, an embedded one keeps its default.
+            double scale = transformer.GuidanceKind == GuidanceKind.ClassifierFree ? 1.0 : transformer.DefaultGuidance;
+            (denoiser, conditioning) = transformer.Bind(ConditioningInputs.FromTensors(tensors, "random conditioning"), setup.Batch,
+                Guidance.For(transformer.GuidanceKind, scale), device);
+        }
+        finally
+        {
+            foreach (Tensor t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+
+        timesteps = full([setup.Batch], denoiser.Convention.ModelTimestep(500f, 1000), ScalarType.Float32, device);
+    }
+
+    /// <summary>One forward (dense, or with <paramref name="routing"/> the RAS path); the output is left to the caller's scope.</summary>
+    public Tensor Forward(Ras.Models.Common.ITokenRouting? routing) => denoiser.Predict(latents, timesteps, routing);
+
     public void Dispose()
     {
-        Latents.Dispose();
-        Text.Dispose();
-        Extra.Dispose();
-        Timesteps.Dispose();
+        conditioning.Dispose();
+        latents.Dispose();
+        timesteps.Dispose();
     }
 }

@@ -5,10 +5,8 @@ using System.Text.Json;
 using Ras.Cli.Bench;
 using Ras.Cli.Options;
 using Ras.Errors;
-using Ras.IO.Configs;
 using Ras.IO.Files;
-using Ras.Models.Lumina;
-using Ras.Models.SD3;
+using Ras.Pipelines;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
 using Ras.Schedulers;
@@ -25,16 +23,26 @@ internal sealed class BenchCommand : ICliCommand
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
     private readonly Option<string?> model = new("--model") { Description = "Diffusers pipeline or transformer folder to benchmark." };
-    private readonly Option<string?> synthetic = new("--synthetic") { Description = "Random-weight model instead of --model: sd3-medium (hidden 1536, 24 heads × 64, joint dim 4096, pooled 2048, patch 2) or lumina-next (Lumina-Next-SFT: hidden 2304, 32 heads, 8 KV heads, caption dim 2048, patch 2, 4 channels)." };
-    private readonly Option<int?> layers = new("--layers") { Description = "Blocks of the synthetic model. Default: 24 (SD3-medium's and Lumina-Next-SFT's depth)." };
+    private readonly Option<string?> synthetic = new("--synthetic")
+    {
+        Description = "Random-weight model instead of --model: " + string.Join("; ", ModelFamilies.SyntheticModels.Select(m => $"{m.Name} ({m.Description})")) + ".",
+    };
+
+    private readonly Option<int?> layers = new("--layers")
+    {
+        Description = "Blocks (double-stream blocks for FLUX.1) of the synthetic model. Default: the real model's (" +
+            string.Join(", ", ModelFamilies.SyntheticModels.Select(m => $"{m.Name} {m.DefaultLayers}")) + ").",
+    };
+
+    private readonly Option<int?> singleLayers = new("--single-layers") { Description = "Single-stream blocks of a synthetic FLUX.1 model. Default: the real model's." };
     private readonly Option<int> height = new("--height") { Description = "Image height in pixels (latents are 1/8). Default: 1024.", DefaultValueFactory = _ => 1024 };
     private readonly Option<int> width = new("--width") { Description = "Image width in pixels. Default: 1024.", DefaultValueFactory = _ => 1024 };
-    private readonly Option<int?> textTokens = new("--text-tokens") { Description = "Text tokens per sample. Default: SD3 333 (77 CLIP + 256 T5), Lumina-Next 256 (Gemma's cap)." };
-    private readonly Option<int> batch = new("--batch") { Description = "Model batch. Default: 2 (one image with CFG).", DefaultValueFactory = _ => 2 };
+    private readonly Option<int?> textTokens = new("--text-tokens") { Description = "Text tokens per sample. Default: the family's pipeline length (SD3 333 = 77 CLIP + 256 T5, Lumina-Next 256, FLUX.1 512)." };
+    private readonly Option<int?> batch = new("--batch") { Description = "Model batch. Default: 2 (one image with CFG) for CFG models, 1 for models without CFG (FLUX.1)." };
     private readonly Option<string> ratios = new("--ratios") { Description = "Sample ratios to time; 1 = dense. Default: 1,0.5,0.25,0.125.", DefaultValueFactory = _ => "1,0.5,0.25,0.125" };
     private readonly Option<int> repeat = new("--repeat") { Description = "Timed forwards per ratio (after one warm-up); the median is reported. Default: 3.", DefaultValueFactory = _ => 3 };
     private readonly Option<string?> json = new("--json") { Description = "Also write the results as JSON to this file." };
-    private readonly Option<int?> steps = new("--steps") { Description = "Instead of timing single forwards, run a whole N-step sampling loop (CFG at the family's default: SD3 7, Lumina-Next 4; RAS per the RAS flags) and report resident memory per step and its peak (VmHWM)." };
+    private readonly Option<int?> steps = new("--steps") { Description = "Instead of timing single forwards, run a whole N-step sampling loop (guidance at the family's default: SD3 7, Lumina-Next 4; RAS per the RAS flags) and report resident memory per step and its peak (VmHWM)." };
     private readonly Option<int> seed = new("--seed") { Description = "Seed for weights, inputs and token choices. Default: 0.", DefaultValueFactory = _ => 0 };
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
@@ -43,7 +51,7 @@ internal sealed class BenchCommand : ICliCommand
     {
         var command = new Command("bench", "Time the transformer dense vs RAS (FLOP-ideal speedup and efficiency), or measure a sampling loop's memory with --steps.")
         {
-            model, synthetic, layers, height, width, textTokens, batch, ratios, repeat, json, steps, seed,
+            model, synthetic, layers, singleLayers, height, width, textTokens, batch, ratios, repeat, json, steps, seed,
         };
         ras.AddTo(command);
         compute.AddTo(command);
@@ -60,9 +68,10 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         torch.manual_seed(result.GetValue(seed));
-        using BenchModel transformer = LoadModel(result, device, out string modelName);
-        var setup = BenchSetup.Create(transformer.PatchSize, transformer.InChannels, result.GetValue(height), result.GetValue(width),
-            result.GetValue(textTokens) ?? transformer.DefaultTextTokens, result.GetValue(batch));
+        using DenoisingTransformer transformer = LoadModel(result, device, out string modelName);
+        var setup = BenchSetup.Create(transformer.PatchSize, transformer.LatentChannels, result.GetValue(height), result.GetValue(width),
+            result.GetValue(textTokens) ?? transformer.DefaultTextTokens, result.GetValue(batch) ?? (transformer.GuidanceKind == GuidanceKind.ClassifierFree ? 2 : 1));
+        transformer.CheckLatentSize(setup.LatentHeight, setup.LatentWidth, setup.LatentHeight > setup.LatentWidth ? "height" : "width");
         context.Out.WriteLine($"model:   {modelName}: {transformer.Summary}");
         context.Out.WriteLine($"input:   batch {setup.Batch}, {setup.ImageTokens} image tokens ({setup.Height}×{setup.Width} px), {setup.TextTokens} text tokens");
         context.Out.WriteLine($"device:  {ComputeFlags.Describe(device)}");
@@ -81,40 +90,53 @@ internal sealed class BenchCommand : ICliCommand
         return Task.FromResult(ExitCodes.Ok);
     }
 
-    private BenchModel LoadModel(ParseResult result, Device device, out string name)
+    private DenoisingTransformer LoadModel(ParseResult result, Device device, out string name)
     {
         string? dir = result.GetValue(model);
         string? preset = result.GetValue(synthetic);
         if ((dir is null) == (preset is null))
         {
-            throw new OptionsException("model", "give exactly one of --model DIR or --synthetic sd3-medium|lumina-next");
+            throw new OptionsException("model", $"give exactly one of --model DIR or --synthetic {string.Join("|", ModelFamilies.SyntheticModels.Select(m => m.Name))}");
         }
 
         if (dir is not null)
         {
+            foreach ((bool given, string flag) in new[] { (result.GetValue(layers) is not null, "layers"), (result.GetValue(singleLayers) is not null, "single-layers") })
+            {
+                if (given)
+                {
+                    throw new OptionsException(flag, "sets the depth of a --synthetic model; a --model folder has its own");
+                }
+            }
+
             name = dir;
             string transformerDir = Directory.Exists(Path.Combine(dir, "transformer")) ? Path.Combine(dir, "transformer") : dir;
-            return JsonConfig.Load(Path.Combine(transformerDir, "config.json")).ClassName == LuminaNextDiT2DModelConfig.ClassName
-                ? new LuminaBenchModel(LuminaNextDiT2DModel.FromPretrained(transformerDir, device))
-                : new Sd3BenchModel(SD3Transformer2DModel.FromPretrained(transformerDir, device));
+            return ModelFamilies.ForTransformerFolder(transformerDir).LoadTransformer(transformerDir, device);
         }
 
-        int depth = result.GetValue(layers) ?? 24;
+        SyntheticModel synthesized = ModelFamilies.Synthetic(preset!);
+        int depth = result.GetValue(layers) ?? synthesized.DefaultLayers;
         if (depth < 1)
         {
             throw new OptionsException("layers", $"must be at least 1, found {depth}");
         }
 
-        name = $"synthetic {preset} (random weights, {depth} layers)";
-        return preset switch
+        int? single = result.GetValue(singleLayers) ?? synthesized.DefaultSingleLayers;
+        if (synthesized.DefaultSingleLayers is null && single is not null)
         {
-            "sd3-medium" => Sd3BenchModel.Synthetic(depth, device),
-            "lumina-next" => LuminaBenchModel.Synthetic(depth, device),
-            _ => throw new OptionsException("synthetic", $"'{preset}' is not a synthetic model (available: sd3-medium, lumina-next)"),
-        };
+            throw new OptionsException("single-layers", $"{preset} has no single-stream blocks");
+        }
+
+        if (single is < 0)
+        {
+            throw new OptionsException("single-layers", $"must be at least 0, found {single}");
+        }
+
+        name = $"synthetic {preset} (random weights, {depth} layers{(single is int n ? $" + {n} single-stream" : string.Empty)})";
+        return synthesized.Create(depth, single, device);
     }
 
-    private static BenchReport RunForwards(BenchModel transformer, BenchSetup setup, double[] sampleRatios, int repeats, Device device, string modelName, CliContext context)
+    private static BenchReport RunForwards(DenoisingTransformer transformer, BenchSetup setup, double[] sampleRatios, int repeats, Device device, string modelName, CliContext context)
     {
         if (repeats < 1)
         {
@@ -122,10 +144,10 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         using var inference = inference_mode();
-        using var inputs = transformer.RandomInputs(setup, device);
+        using var inputs = new BenchInputs(transformer, setup, device);
         double denseFlops = transformer.Flops(setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
         var ordered = sampleRatios.OrderByDescending(r => r).ToArray();
-        var runners = ordered.Select(r => new ForwardRunner(transformer, inputs, setup, setup.ImageTokens - (int)Math.Floor((1 - r) * setup.ImageTokens), device)).ToArray();
+        var runners = ordered.Select(r => new ForwardRunner(inputs, setup, setup.ImageTokens - (int)Math.Floor((1 - r) * setup.ImageTokens), device)).ToArray();
         try
         {
             // Side by side: every round times each ratio once, so machine noise hits all ratios alike.
@@ -180,15 +202,13 @@ internal sealed class BenchCommand : ICliCommand
     /// <summary>Times forwards at one ratio; a RAS runner keeps its own K/V caches, filled by a dense forward.</summary>
     private sealed class ForwardRunner : IDisposable
     {
-        private readonly BenchModel transformer;
         private readonly BenchInputs inputs;
         private readonly KeyValueCaches caches = new();
         private readonly Tensor? index;
         private readonly RasRouting? routing;
 
-        public ForwardRunner(BenchModel transformer, BenchInputs inputs, BenchSetup setup, int active, Device device)
+        public ForwardRunner(BenchInputs inputs, BenchSetup setup, int active, Device device)
         {
-            this.transformer = transformer;
             this.inputs = inputs;
             Active = active;
             if (active < setup.ImageTokens)
@@ -197,7 +217,7 @@ internal sealed class BenchCommand : ICliCommand
                 routing = new RasRouting(caches, index, setup.ImageTokens);
                 using var fill = NewDisposeScope();
                 using var refill = new RasRouting(caches, index: null, setup.ImageTokens);
-                transformer.Forward(inputs, refill);
+                inputs.Forward(refill);
             }
         }
 
@@ -209,7 +229,7 @@ internal sealed class BenchCommand : ICliCommand
             Ras.Native.NativeHeap.Trim();
             using var scope = NewDisposeScope();
             long start = Stopwatch.GetTimestamp();
-            transformer.Forward(inputs, routing);
+            inputs.Forward(routing);
             return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
 
@@ -221,21 +241,27 @@ internal sealed class BenchCommand : ICliCommand
         }
     }
 
-    private static LoopReport RunLoop(BenchModel transformer, BenchSetup setup, int loopSteps, RasOptions rasOptions, Device device, CliContext context)
+    private static LoopReport RunLoop(DenoisingTransformer transformer, BenchSetup setup, int loopSteps, RasOptions rasOptions, Device device, CliContext context)
     {
-        if (setup.Batch % 2 != 0)
+        Guidance guidance = Guidance.For(transformer.GuidanceKind, transformer.DefaultGuidance);
+        int copies = guidance.UsesCfg ? 2 : 1;
+        if (setup.Batch % copies != 0)
         {
             throw new OptionsException("batch", "with --steps the model batch is images × 2 (CFG), so it must be even");
         }
 
-        (double guidance, double shift) = transformer.LoopSettings;
-        var sampler = new SamplerOptions { Steps = loopSteps, CfgScale = guidance };
-        var scheduler = new FlowMatchEulerDiscreteScheduler(new FlowMatchEulerDiscreteSchedulerConfig { Shift = shift });
-        using var inputs = transformer.RandomInputs(setup, device);
-        int images = setup.Batch / 2;
-        (IDenoiser denoiser, IDisposable owner) = transformer.LoopDenoiser(inputs, images);
+        int images = setup.Batch / copies;
+        var sampler = new SamplerOptions { Steps = loopSteps, CfgScale = guidance.CfgScale };
+        var scheduler = new FlowMatchEulerDiscreteScheduler(transformer.StandardScheduler);
+        Dictionary<string, Tensor> conditioningTensors = transformer.RandomConditioning(images, setup.TextTokens, negative: guidance.UsesCfg, device);
+        (IDenoiser denoiser, IDisposable owner) = transformer.Bind(ConditioningInputs.FromTensors(conditioningTensors, "random conditioning"), images, guidance, device);
         using var conditioning = owner;
-        using Tensor latents = inputs.Latents.narrow(0, 0, images);
+        foreach (Tensor t in conditioningTensors.Values)
+        {
+            t.Dispose();
+        }
+
+        using Tensor latents = randn([images, setup.InChannels, setup.LatentHeight, setup.LatentWidth], device: device);
         using var session = new RasSession(rasOptions);
         long before = ProcessMemory.ResidentBytes();
         var rss = new List<long>();
@@ -245,9 +271,10 @@ internal sealed class BenchCommand : ICliCommand
             rss.Add(ProcessMemory.ResidentBytes());
             peaks.Add(ProcessMemory.PeakResidentBytes());
         }, new Terminal.ProgressBar(context.Error, "bench"));
-        context.Out.WriteLine($"loop:    {loopSteps} steps, CFG {guidance.ToString(CultureInfo.InvariantCulture)}, {images} image(s); RAS {RasFlags.Describe(rasOptions, loopSteps)}");
+        context.Out.WriteLine($"loop:    {loopSteps} steps, {GuidanceText.Describe(transformer.GuidanceKind, guidance)}, {images} image(s); RAS {RasFlags.Describe(rasOptions, loopSteps)}");
         var clock = Stopwatch.StartNew();
-        using (Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler.SetTimesteps(sampler.Steps), latents, sampler, session, progress, context.Cancellation))
+        FlowMatchSchedule schedule = transformer.Schedule(scheduler, loopSteps, setup.ImageTokens);
+        using (Tensor final = FlowMatchEulerSampler.Sample(denoiser, schedule, latents, sampler, session, progress, context.Cancellation))
         {
         }
 

@@ -6,7 +6,7 @@ using Ras.Cli.Terminal;
 using Ras.Errors;
 using Ras.IO.Files;
 using Ras.IO.Safetensors;
-using Ras.Cli.Commands.Denoise;
+using Ras.Pipelines;
 using Ras.Pipelines.Lumina;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
@@ -70,41 +70,58 @@ internal sealed class DenoiseCommand : ICliCommand
             throw new RasInputException($"{modelDir}: no scheduler/scheduler_config.json");
         }
 
+        ModelFamily family = ModelFamilies.ForTransformerFolder(transformerDir);
+        if (luminaFlag is not null && family.ExtrasType != typeof(LuminaSamplingOptions))
+        {
+            throw new OptionsException(luminaFlag, $"applies to {LuminaFamily.Instance.TransformerClassName} transformers only; this one is '{family.TransformerClassName}'");
+        }
+
         var scheduler = new FlowMatchEulerDiscreteScheduler(FlowMatchEulerDiscreteSchedulerConfig.Load(schedulerConfig));
-        using DenoiseTransformer transformer = DenoiseTransformer.Load(transformerDir, device, lumina, luminaFlag);
-        var sampler = new SamplerOptions { Steps = result.GetValue(steps) ?? transformer.DefaultSteps, CfgScale = result.GetValue(guidance) ?? transformer.DefaultGuidance };
+        using DenoisingTransformer transformer = family.LoadTransformer(transformerDir, device, luminaFlag is null ? null : lumina);
+        double? givenGuidance = result.GetValue(guidance);
+        if (givenGuidance is not null && transformer.GuidanceKind == GuidanceKind.None)
+        {
+            context.Error.WriteLine("ras: note: --guidance is ignored: this transformer takes no guidance (as diffusers ignores guidance_scale for it)");
+        }
+
+        Guidance resolved = Guidance.For(transformer.GuidanceKind, givenGuidance ?? transformer.DefaultGuidance);
+        var sampler = new SamplerOptions { Steps = result.GetValue(steps) ?? transformer.DefaultSteps, CfgScale = resolved.CfgScale };
         sampler.Validate();
         using var inputFile = SafetensorsFile.Open(result.GetValue(inputs)!);
+        var conditioningInputs = ConditioningInputs.FromFile(inputFile);
         using var scope = NewDisposeScope();
 
-        (Tensor latents, string origin) = InitialLatents(result, inputFile, transformer, DenoiseTransformer.PromptBatch(inputFile), device);
+        (Tensor latents, Func<Tensor, Tensor> toInputLayout, string origin) = InitialLatents(result, conditioningInputs, transformer, device);
         int patch = transformer.PatchSize;
         RasPlan.Create(rasOptions, sampler.Steps, (int)latents.shape[2] / patch, (int)latents.shape[3] / patch);
+        long tokens = latents.shape[2] / patch * (latents.shape[3] / patch);
 
         context.Out.WriteLine($"model:    {modelDir} ({transformer.Summary})");
-        context.Out.WriteLine($"latents:  [{string.Join(",", latents.shape)}] ({latents.shape[2] / patch * (latents.shape[3] / patch)} tokens per image), {origin}");
-        context.Out.WriteLine($"sampler:  {sampler.Steps} steps, guidance {sampler.CfgScale.ToString(CultureInfo.InvariantCulture)} (CFG {(sampler.UsesCfg ? "on" : "off")}), shift {scheduler.Config.Shift.ToString(CultureInfo.InvariantCulture)}");
+        context.Out.WriteLine($"latents:  [{string.Join(",", latents.shape)}] ({tokens} tokens per image), {origin}");
+        context.Out.WriteLine($"sampler:  {sampler.Steps} steps, {GuidanceText.Describe(transformer.GuidanceKind, resolved)}, shift {scheduler.Config.Shift.ToString(CultureInfo.InvariantCulture)}");
         context.Out.WriteLine($"RAS:      {RasFlags.Describe(rasOptions, sampler.Steps)}");
         context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
 
-        (IDenoiser denoiser, IDisposable conditioning) = transformer.Bind(inputFile, (int)latents.shape[0], sampler.UsesCfg, device);
+        (IDenoiser denoiser, IDisposable conditioning) = transformer.Bind(conditioningInputs, (int)latents.shape[0], resolved, device);
         using (conditioning)
         {
             using var session = new RasSession(rasOptions);
             var clock = Stopwatch.StartNew();
-            Tensor final = FlowMatchEulerSampler.Sample(denoiser, scheduler.SetTimesteps(sampler.Steps), latents, sampler, session, new ProgressBar(context.Error, "denoise"), context.Cancellation);
+            FlowMatchSchedule schedule = transformer.Schedule(scheduler, sampler.Steps, tokens);
+            Tensor final = FlowMatchEulerSampler.Sample(denoiser, schedule, latents, sampler, session, new ProgressBar(context.Error, "denoise"), context.Cancellation);
             clock.Stop();
 
             using (final)
+            using (Tensor written = toInputLayout(final))
             {
                 var metadata = new Dictionary<string, string>
                 {
                     ["steps"] = sampler.Steps.ToString(CultureInfo.InvariantCulture),
-                    ["guidance"] = sampler.CfgScale.ToString(CultureInfo.InvariantCulture),
+                    ["guidance"] = (givenGuidance ?? transformer.DefaultGuidance).ToString(CultureInfo.InvariantCulture),
                     ["ras"] = RasFlags.Describe(rasOptions, sampler.Steps),
                     ["latents"] = origin,
                 };
-                SafetensorsWriter.Write(outPath, new Dictionary<string, Tensor> { ["latents"] = final }, metadata);
+                SafetensorsWriter.Write(outPath, new Dictionary<string, Tensor> { ["latents"] = written }, metadata);
             }
 
             WriteSummary(context.Out, session, clock.Elapsed, outPath);
@@ -142,22 +159,15 @@ internal sealed class DenoiseCommand : ICliCommand
         return (options, given);
     }
 
-    private (Tensor Latents, string Origin) InitialLatents(ParseResult result, SafetensorsFile file, DenoiseTransformer transformer, int batch, Device device)
+    private (Tensor Latents, Func<Tensor, Tensor> ToInputLayout, string Origin) InitialLatents(ParseResult result, ConditioningInputs inputs,
+        DenoisingTransformer transformer, Device device)
     {
-        int patch = transformer.PatchSize;
-        if (file.Contains("latents"))
+        if (transformer.ReadLatents(inputs, device) is var (given, toInputLayout))
         {
-            Tensor given = file.Read("latents", ScalarType.Float32);
-            long[] shape = given.shape;
-            if (shape.Length != 4 || shape[1] != transformer.InChannels || shape[2] % patch != 0 || shape[3] % patch != 0)
-            {
-                throw new SafetensorsException(file.FilePath, "latents",
-                    $"shape [{string.Join(", ", shape)}] must be [B, {transformer.InChannels}, H, W] with H and W multiples of the patch size {patch}");
-            }
-
-            return (given.to(device), $"from {file.FilePath}");
+            return (given, toInputLayout, $"from {inputs.Origin}");
         }
 
+        int patch = transformer.PatchSize;
         int pixelsPerLatent = 8;
         int multiple = pixelsPerLatent * patch;
         int w = result.GetValue(width) ?? transformer.SampleSize * pixelsPerLatent;
@@ -172,9 +182,10 @@ internal sealed class DenoiseCommand : ICliCommand
             throw new OptionsException("height", $"must be a positive multiple of {multiple} (VAE factor 8 × patch {patch}), found {h}");
         }
 
+        transformer.CheckLatentSize(h / pixelsPerLatent, w / pixelsPerLatent, h > w ? "height" : "width");
         long s = result.GetValue(seed) ?? InitialNoise.NewSeed();
-        Tensor drawn = InitialNoise.Draw([batch, transformer.InChannels, h / pixelsPerLatent, w / pixelsPerLatent], s, device);
-        return (drawn, $"seed {s} ({w}×{h} px)");
+        Tensor drawn = InitialNoise.Draw([inputs.BatchOf("prompt_embeds"), transformer.LatentChannels, h / pixelsPerLatent, w / pixelsPerLatent], s, device);
+        return (drawn, final => final.alias(), $"seed {s} ({w}×{h} px)");
     }
 
     private static void WriteSummary(TextWriter output, RasSession session, TimeSpan elapsed, string outPath)

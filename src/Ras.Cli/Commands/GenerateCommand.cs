@@ -27,8 +27,6 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<double?> guidance = new("--guidance") { Description = $"CFG scale, on when > 1. Default: SD3 {StableDiffusion3Pipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, Lumina-Next {LuminaText2ImgPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, ras-shapes {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
     private readonly Option<long?> seed = new("--seed") { Description = "Seed of the initial noise (one randn draw for the whole batch, as diffusers). Default: random (printed)." };
     private readonly Option<int> batch = new("--batch") { Description = "Images of the same prompt; written as OUT-0.png … OUT-(N-1).png. Default: 1.", DefaultValueFactory = _ => 1 };
-    private readonly Option<int?> maxSequenceLength = new("--max-sequence-length") { Description = $"SD3: T5 tokens, 1–{StableDiffusion3Pipeline.MaxT5Length}. Default: {StableDiffusion3Pipeline.DefaultMaxSequenceLength}." };
-    private readonly Option<bool> noT5 = new("--no-t5") { Description = "SD3: skip the T5 encoder (zeros in its place, as diffusers without text_encoder_3); saves its memory and time." };
     private readonly Option<double?> shift = new("--shift") { Description = "SD3: scheduler shift. Default: the scheduler config's (3.0 for SD3)." };
     private readonly Option<string?> image = new("--image") { Description = "SD3 image-to-image: the input picture (PNG, JPEG, BMP…), resized to the output size." };
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
@@ -36,6 +34,7 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<string> output = new("--out") { Description = "PNG to write. Default: out.png.", DefaultValueFactory = _ => "out.png" };
     private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; the built-in ras-shapes: the same with revisit selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
     private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG showing, per token, in how many steps it was computed (blue few, red all), over the image." };
+    private readonly FamilyFlags family = new();
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
 
@@ -43,8 +42,9 @@ internal sealed class GenerateCommand : ICliCommand
     {
         var command = new Command("generate", "Generate images from a prompt with an SD3 / SD3.5 or Lumina-Next checkpoint or the built-in ras-shapes model. Dense unless --ras or a RAS flag is given.")
         {
-            prompt, model, config, negative, width, height, steps, guidance, seed, batch, maxSequenceLength, noT5, shift, image, strength, weightStorage, output, useRas, heatmap,
+            prompt, model, config, negative, width, height, steps, guidance, seed, batch, shift, image, strength, weightStorage, output, useRas, heatmap,
         };
+        family.AddTo(command);
         ras.AddTo(command);
         compute.AddTo(command);
         return command;
@@ -84,6 +84,7 @@ internal sealed class GenerateCommand : ICliCommand
             var other => throw new OptionsException("weight-storage", $"'{other}' is not auto, full or stored"),
         };
         using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? DefaultModel.Folder(), result.GetValue(config), device, storage);
+        FamilyExtras? extras = family.Extras(pipeline.Family, result);
         PipelineDefaults defaults = pipeline.Defaults;
         RasOptions recommended = defaults.RecommendedRasFor(result.GetValue(width) ?? defaults.Width, result.GetValue(height) ?? defaults.Height);
         RasOptions rasOptions = ras.Apply(result, result.GetValue(useRas) ? recommended : new RasOptions());
@@ -98,8 +99,7 @@ internal sealed class GenerateCommand : ICliCommand
             GuidanceScale = result.GetValue(guidance),
             Width = result.GetValue(width),
             Height = result.GetValue(height),
-            MaxSequenceLength = result.GetValue(maxSequenceLength),
-            SkipT5 = result.GetValue(noT5),
+            Extras = extras,
             Shift = result.GetValue(shift),
             InitImage = initImage,
             Strength = result.GetValue(strength) ?? 0.6,
@@ -161,9 +161,9 @@ internal sealed class GenerateCommand : ICliCommand
         ResolvedSettings s = generation.Settings;
         string img2img = request.InitImage is null ? string.Empty
             : string.Create(CultureInfo.InvariantCulture, $", Denoising strength: {request.Strength}, Steps run: {s.StepsRun}");
-        string t5 = s.MaxSequenceLength is int length ? $", Max sequence length: {length}" : request.SkipT5 ? ", T5: skipped" : string.Empty;
+        string familySettings = string.Concat((s.Extras?.Parameters() ?? []).Select(p => $", {p.Key}: {p.Value}"));
         return string.Create(CultureInfo.InvariantCulture,
-            $"{request.Prompts[0]}\nNegative prompt: {request.NegativePrompt}\nSteps: {s.Steps}, Sampler: Euler (flow matching), Schedule shift: {s.Shift}, CFG scale: {s.GuidanceScale}, Seed: {request.Seed}, Size: {generation.Width}x{generation.Height}, Batch: {request.ImagesPerPrompt}{t5}{img2img}, Model: {modelName}, RAS: {RasFlags.Describe(s.Ras, s.StepsRun)}");
+            $"{request.Prompts[0]}\nNegative prompt: {request.NegativePrompt}\nSteps: {s.Steps}, Sampler: Euler (flow matching), Schedule shift: {s.Shift}, CFG scale: {s.GuidanceScale}, Seed: {request.Seed}, Size: {generation.Width}x{generation.Height}, Batch: {request.ImagesPerPrompt}{familySettings}{img2img}, Model: {modelName}, RAS: {RasFlags.Describe(s.Ras, s.StepsRun)}");
     }
 
     private static void WriteSummary(TextWriter o, ImageGeneration generation, List<string> outputs, List<string> heatmaps)

@@ -2,9 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Ras.Errors;
 using Ras.IO.Checkpoints;
-using Ras.IO.Configs;
-using Ras.Models.Lumina;
-using Ras.Models.SD3;
 using Ras.Native;
 using Ras.Pipelines;
 using Ras.Schedulers;
@@ -30,14 +27,12 @@ internal sealed class InfoCommand : ICliCommand
 
         // Latent models draw 8 pixels per latent (their VAE); ras-shapes works on pixels.
         string pipelineDir = isPipeline ? dir : Path.GetDirectoryName(Path.GetFullPath(transformerDir)) ?? dir;
-        bool pixelSpace = ShapesPipeline.IsShapesFolder(pipelineDir);
+        bool pixelSpace = ModelFamilies.TryForPipelineFolder(pipelineDir)?.PixelSpace == true;
         int pixelsPerSample = pixelSpace ? 1 : 8;
 
         // The config is read (and checked) before the weights' headers.
         string configPath = Path.Combine(transformerDir, "config.json");
-        Action<TextWriter> describe = JsonConfig.Load(configPath).ClassName == LuminaNextDiT2DModelConfig.ClassName
-            ? DescribeLumina(LuminaNextDiT2DModelConfig.Load(configPath))
-            : DescribeSd3(SD3TransformerConfig.Load(configPath), pixelsPerSample);
+        var description = ModelFamilies.ForTransformerFolder(transformerDir).DescribeTransformer(configPath, pixelsPerSample).ToList();
         using var store = TensorStore.OpenComponent(transformerDir);
         var entries = store.Keys.Select(store.Entry).ToList();
         long parameters = entries.Sum(e => e.ElementCount);
@@ -46,7 +41,10 @@ internal sealed class InfoCommand : ICliCommand
         TextWriter o = context.Out;
         o.WriteLine($"transformer:   {transformerDir}");
         o.WriteLine(pixelSpace ? "space:         pixels (ras-shapes pipeline, no VAE)" : "space:         latents (VAE, 8 pixels per latent)");
-        describe(o);
+        foreach ((string label, string text) in description)
+        {
+            o.WriteLine($"{label + ":",-15}{text}");
+        }
 
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {parameters:N0} ({parameters / 1e9:0.000} B) in {entries.Count} tensors"));
         o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored:        {dtypes}; {bytes / 1048576.0:0.0} MiB on disk; {parameters * 4 / 1048576.0:0.0} MiB as float32"));
@@ -60,22 +58,4 @@ internal sealed class InfoCommand : ICliCommand
         o.WriteLine($"native:        {TorchNative.Status}; malloc mmap threshold {(NativeHeap.Configured ? $"fixed at {NativeHeap.MmapThresholdBytes >> 20} MiB" : "left alone")}");
         return Task.FromResult(ExitCodes.Ok);
     }
-
-    private static Action<TextWriter> DescribeSd3(SD3TransformerConfig config, int pixelsPerSample) => o =>
-    {
-        o.WriteLine($"class:         {SD3TransformerConfig.ClassName}");
-        o.WriteLine($"architecture:  {config.NumLayers} joint blocks, {config.NumAttentionHeads} heads × {config.AttentionHeadDim} = {config.InnerDim} wide, patch {config.PatchSize}");
-        o.WriteLine($"variant:       qk_norm {config.QkNorm}; dual-attention layers [{string.Join(",", config.DualAttentionLayers)}]");
-        o.WriteLine($"channels:      in {config.InChannels}, out {config.OutChannels}; text {config.JointAttentionDim} → {config.CaptionProjectionDim}, pooled {config.PooledProjectionDim}");
-        o.WriteLine($"positions:     table {config.PosEmbedMaxSize}×{config.PosEmbedMaxSize} patches (max {config.PosEmbedMaxSize * config.PatchSize * pixelsPerSample} px); native {config.SampleSize * pixelsPerSample} px");
-    };
-
-    private static Action<TextWriter> DescribeLumina(LuminaNextDiT2DModelConfig config) => o =>
-    {
-        o.WriteLine($"class:         {LuminaNextDiT2DModelConfig.ClassName}");
-        o.WriteLine($"architecture:  {config.NumLayers} blocks, {config.NumAttentionHeads} heads × {config.HeadDim} = {config.HiddenSize} wide ({config.KvHeads} kv heads), feed-forward {config.FeedForwardDim}, patch {config.PatchSize}");
-        o.WriteLine($"variant:       qk_norm {(config.QkNorm ? "layer_norm" : "none")}; learn_sigma {(config.LearnSigma ? "true" : "false")}; 2-D RoPE, gated caption cross-attention");
-        o.WriteLine($"channels:      in {config.InChannels}, out {config.OutChannels}; caption {config.CrossAttentionDim}");
-        o.WriteLine($"positions:     2-D RoPE (any size); native {config.SampleSize * 8} px");
-    };
 }

@@ -1,4 +1,5 @@
 using Ras.RegionAdaptive;
+using Ras.Sampling;
 
 namespace Ras.Pipelines;
 
@@ -10,6 +11,9 @@ public interface ITextToImagePipeline : IDisposable
 {
     /// <summary>Family and source, for messages (e.g. <c>SD3 (folder /models/sd3)</c>).</summary>
     string Description { get; }
+
+    /// <summary>The model's family.</summary>
+    ModelFamily Family { get; }
 
     /// <summary>The family's defaults.</summary>
     PipelineDefaults Defaults { get; }
@@ -23,7 +27,7 @@ public interface ITextToImagePipeline : IDisposable
 
 /// <summary>A family's defaults and limits.</summary>
 /// <param name="Steps">Default denoising steps.</param>
-/// <param name="GuidanceScale">Default CFG scale.</param>
+/// <param name="GuidanceScale">Default guidance scale (its meaning: <paramref name="GuidanceKind"/>).</param>
 /// <param name="Width">Native width in pixels.</param>
 /// <param name="Height">Native height in pixels.</param>
 /// <param name="SizeMultiple">Width and height must be multiples of this (VAE factor × patch size).</param>
@@ -34,9 +38,20 @@ public interface ITextToImagePipeline : IDisposable
 /// For families whose recommendation depends on the image size (Lumina's skip ramp scales with the token count): the
 /// recommendation for a width and height in pixels; null when <paramref name="RecommendedRas"/> fits every size.
 /// </param>
+/// <param name="GuidanceKind">What the guidance scale is: classifier-free (SD3, Lumina, ras-shapes), embedded (FLUX.1-dev) or none.</param>
 public sealed record PipelineDefaults(int Steps, double GuidanceScale, int Width, int Height, int SizeMultiple, int MaxSize, RasOptions RecommendedRas,
-    bool SupportsImageToImage, Func<int, int, RasOptions>? RecommendedRasForSize = null)
+    bool SupportsImageToImage, Func<int, int, RasOptions>? RecommendedRasForSize = null, GuidanceKind GuidanceKind = GuidanceKind.ClassifierFree)
 {
     /// <summary>What <c>--ras</c> turns on for a <paramref name="width"/>×<paramref name="height"/> pixel image.</summary>
     public RasOptions RecommendedRasFor(int width, int height) => RecommendedRasForSize?.Invoke(width, height) ?? RecommendedRas;
+
+    /// <summary>Throws unless <paramref name="value"/> pixels is a multiple of <see cref="SizeMultiple"/> within <see cref="SizeMultiple"/>…<see cref="MaxSize"/>.</summary>
+    /// <exception cref="Errors.OptionsException">It is not (named <paramref name="option"/>).</exception>
+    public void ValidateSize(string option, int value)
+    {
+        if (value < SizeMultiple || value % SizeMultiple != 0 || value > MaxSize)
+        {
+            throw new Errors.OptionsException(option, $"must be a multiple of {SizeMultiple} between {SizeMultiple} and {MaxSize} pixels (the model's position limit), found {value}");
+        }
+    }
 }

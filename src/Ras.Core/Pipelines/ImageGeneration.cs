@@ -19,8 +19,8 @@ public sealed record ImageGeneration(
 /// <summary>The settings a generation ran with.</summary>
 /// <param name="Steps">Schedule length.</param>
 /// <param name="StepsRun">Steps actually run (less than <paramref name="Steps"/> for image-to-image).</param>
-/// <param name="GuidanceScale">CFG scale.</param>
+/// <param name="GuidanceScale">Guidance scale (its meaning: <see cref="PipelineDefaults.GuidanceKind"/>).</param>
 /// <param name="Shift">Scheduler shift.</param>
-/// <param name="MaxSequenceLength">T5 tokens, or null when the family has no T5 or it was skipped.</param>
 /// <param name="Ras">RAS options.</param>
-public sealed record ResolvedSettings(int Steps, int StepsRun, double GuidanceScale, double Shift, int? MaxSequenceLength, RasOptions Ras);
+/// <param name="Extras">The family's own settings with defaults filled in (e.g. SD3's T5 length), or null when it has none.</param>
+public sealed record ResolvedSettings(int Steps, int StepsRun, double GuidanceScale, double Shift, RasOptions Ras, FamilyExtras? Extras = null);

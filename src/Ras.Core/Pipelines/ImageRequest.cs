@@ -5,7 +5,8 @@ namespace Ras.Pipelines;
 
 /// <summary>
 /// What to generate, for any <see cref="ITextToImagePipeline"/>. Null settings take the pipeline's defaults
-/// (<see cref="ITextToImagePipeline.Defaults"/>); options a family does not have are rejected by it.
+/// (<see cref="ITextToImagePipeline.Defaults"/>); settings only one family has are in <see cref="Extras"/>, and a pipeline
+/// rejects another family's.
 /// </summary>
 public sealed record ImageRequest
 {
@@ -36,14 +37,11 @@ public sealed record ImageRequest
     /// <summary>RAS settings; dense by default. Start from <see cref="PipelineDefaults.RecommendedRas"/> for the family's recommendation.</summary>
     public RasOptions Ras { get; init; } = new();
 
-    /// <summary>T5 sequence length (SD3: ≤ 512, default 256); null = the pipeline's default.</summary>
-    public int? MaxSequenceLength { get; init; }
-
     /// <summary>Scheduler shift override; null = the scheduler config's.</summary>
     public double? Shift { get; init; }
 
-    /// <summary>Skip the T5 encoder (zeros in its place, as diffusers without <c>text_encoder_3</c>).</summary>
-    public bool SkipT5 { get; init; }
+    /// <summary>Settings only the model's family has (e.g. <c>SD3Extras</c>, <c>LuminaSamplingOptions</c>); null = its defaults.</summary>
+    public FamilyExtras? Extras { get; init; }
 
     /// <summary>Image-to-image input (resized to the output size when they differ); null for text-to-image.</summary>
     public RgbImage? InitImage { get; init; }

@@ -68,6 +68,9 @@ public sealed class ShapesPipeline : ITextToImagePipeline
     /// <inheritdoc />
     public string Description { get; private init; } = "ras-shapes";
 
+    /// <inheritdoc />
+    public ModelFamily Family => ShapesFamily.Instance;
+
     /// <summary>The native image edge in pixels: the model works in pixel space, so it is <c>sample_size</c>.</summary>
     public int ImageSize => Transformer.Config.SampleSize;
 
@@ -168,16 +171,17 @@ public sealed class ShapesPipeline : ITextToImagePipeline
     public Task<ImageGeneration> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        foreach ((bool given, string option) in new[]
-        {
-            (request.InitImage is not null, "image"), (request.MaxSequenceLength is not null, "max-sequence-length"),
-            (request.SkipT5, "no-t5"), (request.Shift is not null, "shift"),
-        })
+        foreach ((bool given, string option) in new[] { (request.InitImage is not null, "image"), (request.Shift is not null, "shift") })
         {
             if (given)
             {
                 throw new OptionsException(option, "is not available for the ras-shapes model");
             }
+        }
+
+        if (request.Extras is { } extras)
+        {
+            throw new OptionsException(extras.OptionNames().FirstOrDefault() ?? "extras", $"is a {extras.FamilyName} setting; this is the ras-shapes model");
         }
 
         if (request.ImagesPerPrompt < 1)
@@ -206,7 +210,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
                 warnings.Add($"the prompt was truncated to {Tokenizer.MaxLength} words");
             }
 
-            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps, shapes.GuidanceScale, Scheduler.Config.Shift, null, shapes.Ras);
+            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps, shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras);
             return new ImageGeneration(result.Images, result.Width, result.Height, settings, result.Steps, result.TokenComputeCounts, result.PatchSize,
                 warnings, new Dictionary<string, double> { ["denoise"] = result.Elapsed.TotalSeconds });
         }, cancellationToken);

@@ -134,7 +134,7 @@ public sealed class LuminaCommandTests : IDisposable
         var result = CliRunner.Run("bench", "--synthetic", "lumina-next", "--layers", "1", "--height", "128", "--width", "128", "--ratios", "0.5",
             "--repeat", "1", "--json", json);
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("synthetic lumina-next (random weights, 1 layers): 1 layers, hidden 2304, 32 heads (8 kv)", result.Out, StringComparison.Ordinal);
+        Assert.Contains("synthetic lumina-next (random weights, 1 layers): LuminaNextDiT2DModel, 1 layers, 32×72 heads (8 kv)", result.Out, StringComparison.Ordinal);
         using var document = JsonDocument.Parse(File.ReadAllBytes(json));
         var rows = document.RootElement.GetProperty("results").EnumerateArray().ToList();
         Assert.Equal([64, 32], rows.Select(r => r.GetProperty("active_tokens").GetInt32()));
@@ -154,7 +154,7 @@ public sealed class LuminaCommandTests : IDisposable
         var result = CliRunner.Run("bench", "--model", model, "--height", "128", "--width", "96", "--text-tokens", "5", "--steps", "4", "--sample-ratio", "0.5",
             "--scheduler-start-step", "2", "--error-reset-steps", "", "--json", json);
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("CFG 4", result.Out, StringComparison.Ordinal);
+        Assert.Contains("guidance 4 (CFG on)", result.Out, StringComparison.Ordinal);
         using var document = JsonDocument.Parse(File.ReadAllBytes(json));
         Assert.Equal([48, 48, 24, 24], document.RootElement.GetProperty("tokens_per_step").EnumerateArray().Select(e => e.GetInt32()));
         Assert.True(document.RootElement.GetProperty("kv_cache_bytes").GetInt64() > 0);

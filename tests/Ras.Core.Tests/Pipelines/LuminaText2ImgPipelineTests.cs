@@ -1,5 +1,6 @@
 using Ras.Errors;
 using Ras.IO.Images;
+using Ras.Pipelines.SD3;
 using Ras.Pipelines;
 using Ras.Pipelines.Lumina;
 using Ras.RegionAdaptive;
@@ -69,7 +70,8 @@ public sealed class LuminaText2ImgPipelineTests : IDisposable
         Assert.Equal(128 * 96 * 3, first.Images[0].Length);
         Assert.Equal(first.Images[0], second.Images[0]);
         Assert.True(first.Images[0].Distinct().Count() > 10, "the image should not be flat");
-        Assert.Equal((6, 6, 4.0, 1.0, (int?)null), (first.Settings.Steps, first.Settings.StepsRun, first.Settings.GuidanceScale, first.Settings.Shift, first.Settings.MaxSequenceLength));
+        Assert.Equal((6, 6, 4.0, 1.0), (first.Settings.Steps, first.Settings.StepsRun, first.Settings.GuidanceScale, first.Settings.Shift));
+        Assert.Equal(new LuminaSamplingOptions { VaeScaleFactor = 8 }, first.Settings.Extras);
         Assert.Equal(16, first.PatchSize);
         Assert.All(first.Steps, s => Assert.Equal(48, s.ComputedTokens));
         Assert.Equal([1], reports.Where(r => r.Stage == GenerationStage.Encode).Select(r => r.Step));
@@ -155,8 +157,8 @@ public sealed class LuminaText2ImgPipelineTests : IDisposable
         using var pipeline = LuminaText2ImgPipeline.Open(folder);
         async Task<string> OptionOf(ImageRequest request) => (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(request))).Option;
         Assert.Equal("image", await OptionOf(Request() with { InitImage = new RgbImage(new byte[12], 2, 2) }));
-        Assert.Equal("max-sequence-length", await OptionOf(Request() with { MaxSequenceLength = 128 }));
-        Assert.Equal("no-t5", await OptionOf(Request() with { SkipT5 = true }));
+        Assert.Equal("max-sequence-length", await OptionOf(Request() with { Extras = new SD3Extras { MaxSequenceLength = 128 } }));
+        Assert.Equal("no-t5", await OptionOf(Request() with { Extras = new SD3Extras { SkipT5 = true } }));
         Assert.Equal("width", await OptionOf(Request() with { Width = 120 }));
         Assert.Equal("height", await OptionOf(Request() with { Height = 0 }));
         Assert.Equal("prompt", await OptionOf(Request() with { Prompts = [] }));

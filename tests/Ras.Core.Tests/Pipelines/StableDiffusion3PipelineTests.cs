@@ -45,7 +45,7 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
         Assert.Equal(32 * 24 * 3, first.Images[0].Length);
         Assert.Equal(first.Images[0], second.Images[0]);
         Assert.True(first.Images[0].Distinct().Count() > 10, "the image should not be flat");
-        Assert.Equal(256, first.Settings.MaxSequenceLength);
+        Assert.Equal(new SD3Extras { MaxSequenceLength = 256 }, first.Settings.Extras);
         Assert.Equal([1, 2, 3], reports.Where(r => r.Stage == GenerationStage.Encode).Select(r => r.Step));
         Assert.Equal(Enumerable.Range(1, 6), reports.Where(r => r.Stage == GenerationStage.Denoise).Select(r => r.Step));
         Assert.Equal([1], reports.Where(r => r.Stage == GenerationStage.Decode).Select(r => r.Step));
@@ -58,8 +58,8 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
         byte[] baseline = (await pipeline.GenerateAsync(Request())).Images[0];
         Assert.NotEqual(baseline, (await pipeline.GenerateAsync(Request() with { Seed = 43 })).Images[0]);
         Assert.NotEqual(baseline, (await pipeline.GenerateAsync(Request() with { Prompts = ["a blue square"] })).Images[0]);
-        ImageGeneration noT5 = await pipeline.GenerateAsync(Request() with { SkipT5 = true });
-        Assert.Null(noT5.Settings.MaxSequenceLength);
+        ImageGeneration noT5 = await pipeline.GenerateAsync(Request() with { Extras = new SD3Extras { SkipT5 = true } });
+        Assert.Equal(new SD3Extras { SkipT5 = true }, noT5.Settings.Extras);
         Assert.NotEqual(baseline, noT5.Images[0]);
     }
 
@@ -165,7 +165,7 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
     {
         using var pipeline = StableDiffusion3Pipeline.Open(folder);
         Assert.Equal("width", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { Width = 30 }))).Option);
-        Assert.Equal("max-sequence-length", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { MaxSequenceLength = 513 }))).Option);
+        Assert.Equal("max-sequence-length", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { Extras = new SD3Extras { MaxSequenceLength = 513 } }))).Option);
         Assert.Equal("strength", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { InitImage = new RgbImage(new byte[12], 2, 2), Strength = 0 }))).Option);
         Assert.Equal("prompt", (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { Prompts = [] }))).Option);
     }

@@ -42,30 +42,7 @@ public sealed class LuminaPipelineSource
     /// <exception cref="ConfigException"><c>_class_name</c> is not <see cref="ClassName"/>.</exception>
     public static LuminaPipelineSource Open(string folder, WeightStorage storage = WeightStorage.Auto)
     {
-        ArgumentNullException.ThrowIfNull(folder);
-        if (!Directory.Exists(folder))
-        {
-            throw new RasInputException($"{folder}: no such folder (a Lumina pipeline is a diffusers folder)");
-        }
-
-        string index = Path.Combine(folder, "model_index.json");
-        if (!File.Exists(index))
-        {
-            throw new RasInputException($"{folder}: not a diffusers pipeline folder (model_index.json not found)");
-        }
-
-        string? name = JsonConfig.Load(index).ClassName;
-        if (name != ClassName)
-        {
-            throw new ConfigException(index, "_class_name", $"is '{name}'; expected {ClassName}");
-        }
-
-        string[] missing = RequiredComponents.Where(c => !Directory.Exists(Path.Combine(folder, c))).ToArray();
-        if (missing.Length > 0)
-        {
-            throw new RasInputException($"{folder}: component folder(s) {string.Join(", ", missing.Select(m => m + "/"))} missing (a Lumina pipeline needs {string.Join(", ", RequiredComponents)})");
-        }
-
+        PipelineFolder.Require(folder, LuminaFamily.Instance, RequiredComponents);
         return new LuminaPipelineSource(folder, storage);
     }
 

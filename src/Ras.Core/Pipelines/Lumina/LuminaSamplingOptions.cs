@@ -3,8 +3,11 @@ using Ras.Errors;
 
 namespace Ras.Pipelines.Lumina;
 
-/// <summary>Lumina-specific sampling settings (diffusers <c>LuminaText2ImgPipeline.__call__</c> arguments and constants).</summary>
-public sealed record LuminaSamplingOptions
+/// <summary>
+/// Lumina-specific sampling settings (diffusers <c>LuminaText2ImgPipeline.__call__</c> arguments and constants); the family's
+/// <see cref="FamilyExtras"/>.
+/// </summary>
+public sealed record LuminaSamplingOptions : FamilyExtras
 {
     /// <summary>
     /// <c>scaling_watershed</c>: steps whose model time is below it extrapolate RoPE linearly, later ones with NTK
@@ -17,6 +20,23 @@ public sealed record LuminaSamplingOptions
 
     /// <summary>Latent pixels to image pixels (the VAE's downsampling); it sets the pipeline's image-size constants. Default 8.</summary>
     public int VaeScaleFactor { get; init; } = 8;
+
+    /// <inheritdoc />
+    public override string FamilyName => "Lumina-Next";
+
+    /// <inheritdoc />
+    public override IEnumerable<string> OptionNames()
+    {
+        if (ScalingWatershed != 1.0)
+        {
+            yield return "scaling-watershed";
+        }
+
+        if (!ProportionalAttention)
+        {
+            yield return "proportional-attn";
+        }
+    }
 
     /// <summary>Throws <see cref="OptionsException"/> for out-of-range values.</summary>
     public void Validate()

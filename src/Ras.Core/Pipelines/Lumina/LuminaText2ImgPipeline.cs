@@ -21,7 +21,7 @@ namespace Ras.Pipelines.Lumina;
 /// proportional attention), then the VAE (<c>latents / scaling_factor</c>, no shift). Components are loaded when their
 /// stage starts and freed when it ends (Gemma, transformer, VAE in turn).
 /// </summary>
-public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
+public sealed class LuminaText2ImgPipeline : LatentDiffusionPipeline
 {
     /// <summary>Default steps, as diffusers.</summary>
     public const int DefaultSteps = 30;
@@ -39,14 +39,13 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
     private const int PositionGrid = 384;
 
     private readonly LuminaPipelineSource source;
-    private readonly Device? device;
     private readonly LuminaNextDiT2DModelConfig transformerConfig;
     private readonly FlowMatchEulerDiscreteSchedulerConfig schedulerConfig;
 
     private LuminaText2ImgPipeline(LuminaPipelineSource source, Device? device, LuminaSamplingOptions? sampling)
+        : base(device)
     {
         this.source = source;
-        this.device = device;
         transformerConfig = source.TransformerConfig();
         AutoencoderKLConfig vaeConfig = source.VaeConfig();
         schedulerConfig = source.SchedulerConfig();
@@ -81,19 +80,34 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
     public static RasOptions RecommendedRas { get; } = RecommendedRasFor(OfficialRasTokenCount);
 
     /// <inheritdoc />
-    public string Description => $"Lumina-Next (folder {source.Folder})";
+    public override string Description => $"Lumina-Next (folder {source.Folder})";
 
     /// <inheritdoc />
-    public PipelineDefaults Defaults { get; }
+    public override ModelFamily Family => LuminaFamily.Instance;
+
+    /// <inheritdoc />
+    public override PipelineDefaults Defaults { get; }
 
     /// <summary>Pixels per latent pixel (8 for Lumina's SDXL VAE).</summary>
-    public int VaeScaleFactor { get; }
+    public override int VaeScaleFactor { get; }
 
     /// <summary>The Lumina pipeline constants in use (<c>scaling_watershed</c>, <c>proportional_attn</c>, VAE factor).</summary>
     public LuminaSamplingOptions Sampling { get; }
 
     /// <summary>The transformer's architecture.</summary>
     public LuminaNextDiT2DModelConfig TransformerConfig => transformerConfig;
+
+    /// <inheritdoc />
+    protected override int LatentChannels => transformerConfig.InChannels;
+
+    /// <inheritdoc />
+    protected override int PatchSize => transformerConfig.PatchSize;
+
+    /// <inheritdoc />
+    protected override FlowMatchEulerDiscreteSchedulerConfig SchedulerConfig => schedulerConfig;
+
+    /// <summary>diffusers' Lumina decodes <c>latents / scaling_factor</c>, no shift.</summary>
+    protected override bool VaeShift => false;
 
     /// <summary>
     /// <see cref="RecommendedRas"/> with the skip ramp scaled to an image of <paramref name="tokenCount"/> tokens:
@@ -126,121 +140,54 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
     public static LuminaText2ImgPipeline Open(string folder, Device? device = null, WeightStorage storage = WeightStorage.Auto, LuminaSamplingOptions? sampling = null) =>
         new(LuminaPipelineSource.Open(folder, storage), device, sampling);
 
-    /// <inheritdoc />
-    public Task<ImageGeneration> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default) =>
-        Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
-
-    /// <summary>Synchronous <see cref="GenerateAsync"/> (on the calling thread).</summary>
-    public ImageGeneration Generate(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The request's <see cref="LuminaSamplingOptions"/> (the VAE factor always the VAE's), or the ones the pipeline was opened with.
+    /// </summary>
+    protected override FamilyExtras? ResolveExtras(ImageRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        Plan plan = Resolve(request);
-        var warnings = new List<string>();
-        var timings = new Dictionary<string, double>();
-        var clock = Stopwatch.StartNew();
-        using var inference = inference_mode();
-        using var scope = NewDisposeScope();
-
-        // 1. Captions: Gemma features of the prompts (and the negative), arranged as the CFG batch.
-        using LuminaConditioning conditioning = EncodePrompts(request, plan, warnings, progress, cancellationToken);
-        timings["encode"] = clock.Elapsed.TotalSeconds;
-
-        // 2. One noise draw for the whole batch, then the Euler loop with the transformer loaded for this stage only.
-        clock.Restart();
-        Tensor latents = InitialNoise.Draw([plan.Batch, transformerConfig.InChannels, plan.Height / VaeScaleFactor, plan.Width / VaeScaleFactor], request.Seed, device);
-        using var session = new RasSession(plan.Ras);
-        using (LuminaNextDiT2DModel transformer = source.LoadTransformer(device))
+        LuminaSamplingOptions? given = FamilyExtras.Expect<LuminaSamplingOptions>(request.Extras, LuminaFamily.Instance.Name);
+        LuminaSamplingOptions options = given is null ? Sampling : given with { VaeScaleFactor = VaeScaleFactor };
+        options.Validate();
+        if (options.ProportionalAttention)
         {
-            var denoiser = new LuminaDenoiser(transformer, conditioning, Sampling);
-            latents = FlowMatchEulerSampler.Sample(denoiser, plan.Scheduler.SetTimesteps(plan.Sampler.Steps), latents, plan.Sampler, session, SynchronousProgress.ForDenoise(progress), cancellationToken);
+            LuminaDenoiser.RequireProportionalBase(transformerConfig.SampleSize * VaeScaleFactor, VaeScaleFactor);
         }
 
-        NativeHeap.Trim();
-        timings["denoise"] = clock.Elapsed.TotalSeconds;
-
-        // 3. Pixels: latents / scaling_factor through the VAE decoder (diffusers' Lumina applies no shift).
-        clock.Restart();
-        List<byte[]> images;
-        using (AutoencoderKL vae = source.LoadVae(device))
-        {
-            images = PipelineStages.Decode(vae, latents, shift: false, progress, cancellationToken);
-        }
-
-        timings["decode"] = clock.Elapsed.TotalSeconds;
-        var settings = new ResolvedSettings(plan.Sampler.Steps, plan.Sampler.Steps, plan.Sampler.CfgScale, plan.Scheduler.Config.Shift, null, plan.Ras);
-        return new ImageGeneration(images, plan.Width, plan.Height, settings, [.. session.Records], session.TokenComputeCounts(),
-            VaeScaleFactor * transformerConfig.PatchSize, warnings, timings);
+        return options;
     }
 
-    /// <summary>Nothing is held between generations (components are loaded per stage).</summary>
-    public void Dispose()
+    /// <inheritdoc />
+    protected override (IDenoiser Denoiser, IDisposable Model) LoadDenoiser(IDisposable conditioning, RunPlan plan)
     {
-    }
-
-    /// <summary>The request with defaults filled in, validated before anything heavy runs.</summary>
-    private Plan Resolve(ImageRequest request)
-    {
-        foreach ((bool given, string option) in new[]
+        ArgumentNullException.ThrowIfNull(plan);
+        LuminaNextDiT2DModel transformer = source.LoadTransformer(Device);
+        try
         {
-            (request.InitImage is not null, "image"), (request.MaxSequenceLength is not null, "max-sequence-length"), (request.SkipT5, "no-t5"),
-        })
-        {
-            if (given)
-            {
-                throw new OptionsException(option, "is not available for Lumina-Next (text-to-image with a Gemma encoder; captions are at most 256 tokens)");
-            }
+            return (new LuminaDenoiser(transformer, (LuminaConditioning)conditioning, (LuminaSamplingOptions)plan.Extras!), transformer);
         }
-
-        if (request.Prompts.Count == 0)
+        catch
         {
-            throw new OptionsException("prompt", "at least one prompt is needed");
-        }
-
-        if (request.ImagesPerPrompt < 1)
-        {
-            throw new OptionsException("batch", $"must be at least 1, found {request.ImagesPerPrompt}");
-        }
-
-        int width = request.Width ?? Defaults.Width;
-        int height = request.Height ?? Defaults.Height;
-        ValidateSize("width", width);
-        ValidateSize("height", height);
-        if (request.Shift is double shift && (!double.IsFinite(shift) || shift <= 0))
-        {
-            throw new OptionsException("shift", $"must be a finite number > 0, found {shift}");
-        }
-
-        var sampler = new SamplerOptions { Steps = request.Steps ?? DefaultSteps, CfgScale = request.GuidanceScale ?? DefaultGuidance };
-        sampler.Validate();
-        int patch = VaeScaleFactor * transformerConfig.PatchSize;
-        RasPlan.Create(request.Ras, sampler.Steps, height / patch, width / patch);
-        if (request.Preview)
-        {
-            sampler = sampler with { Preview = PipelineStages.RoughPreview };
-        }
-
-        var scheduler = new FlowMatchEulerDiscreteScheduler(request.Shift is double s ? schedulerConfig with { Shift = s } : schedulerConfig);
-        return new Plan(width, height, sampler, scheduler, request.Ras, request.Prompts.Count * request.ImagesPerPrompt);
-    }
-
-    private void ValidateSize(string option, int value)
-    {
-        if (value < Defaults.SizeMultiple || value % Defaults.SizeMultiple != 0 || value > Defaults.MaxSize)
-        {
-            throw new OptionsException(option, $"must be a multiple of {Defaults.SizeMultiple} between {Defaults.SizeMultiple} and {Defaults.MaxSize} pixels, found {value}");
+            transformer.Dispose();
+            throw;
         }
     }
+
+    /// <inheritdoc />
+    protected override AutoencoderKL LoadVae() => source.LoadVae(Device);
 
     /// <summary>Tokenizes, runs Gemma (loaded, used, freed) and arranges <c>[prompts × images, negative × images]</c>.</summary>
-    private LuminaConditioning EncodePrompts(ImageRequest request, Plan plan, List<string> warnings, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
+    protected override IDisposable EncodePrompts(ImageRequest request, RunPlan plan, List<string> warnings, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(plan);
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
-        bool guidance = plan.Sampler.UsesCfg;
+        bool guidance = plan.Guidance.UsesCfg;
         GemmaTokenizer tokenizer = GemmaTokenizer.FromFolder(source.TokenizerFolder);
-        LuminaPromptTokens tokens = LuminaPromptEncoder.Tokenize(tokenizer, request.Prompts, guidance ? request.NegativePrompt : null, warnings, device);
+        LuminaPromptTokens tokens = LuminaPromptEncoder.Tokenize(tokenizer, request.Prompts, guidance ? request.NegativePrompt : null, warnings, Device);
         Tensor features;
-        using (GemmaModel encoder = source.LoadTextEncoder(device))
+        using (GemmaModel encoder = source.LoadTextEncoder(Device))
         {
             if (encoder.Config.HiddenSize != transformerConfig.CrossAttentionDim)
             {
@@ -262,6 +209,4 @@ public sealed class LuminaText2ImgPipeline : ITextToImagePipeline
         Tensor? negativeMask = guidance ? tokens.Mask.narrow(0, prompts, 1) : null;
         return LuminaConditioning.Create(positive, positiveMask, negative, negativeMask, plan.Batch, guidance);
     }
-
-    private sealed record Plan(int Width, int Height, SamplerOptions Sampler, FlowMatchEulerDiscreteScheduler Scheduler, RasOptions Ras, int Batch);
 }

@@ -69,18 +69,12 @@ public sealed class SD3PipelineSource : IDisposable
     {
         if (configFolder is not null)
         {
-            RequireSD3Folder(configFolder, "--config");
+            PipelineFolder.Require(configFolder, SD3Family.Instance, [], "--config");
         }
 
         if (Directory.Exists(path))
         {
-            RequireSD3Folder(path, "model");
-            string[] missing = RequiredComponents.Where(c => !Directory.Exists(System.IO.Path.Combine(path, c))).ToArray();
-            if (missing.Length > 0)
-            {
-                throw new RasInputException($"{path}: component folder(s) {string.Join(", ", missing.Select(m => m + "/"))} missing (an SD3 pipeline needs {string.Join(", ", RequiredComponents)})");
-            }
-
+            PipelineFolder.Require(path, SD3Family.Instance, RequiredComponents);
             return new SD3PipelineSource(path, path, null, null, storage);
         }
 
@@ -211,21 +205,6 @@ public sealed class SD3PipelineSource : IDisposable
         VocabSize = 49408, HiddenSize = 1280, IntermediateSize = 5120, ProjectionDim = 1280, NumHiddenLayers = 32, NumAttentionHeads = 20,
         MaxPositionEmbeddings = 77, HiddenAct = ClipActivation.Gelu, EosTokenId = 2,
     };
-
-    private static void RequireSD3Folder(string folder, string role)
-    {
-        string index = System.IO.Path.Combine(folder, "model_index.json");
-        if (!File.Exists(index))
-        {
-            throw new RasInputException($"{folder}: not a diffusers pipeline folder ({role}: model_index.json not found)");
-        }
-
-        string? name = JsonConfig.Load(index).ClassName;
-        if (name is not (ClassName or "StableDiffusion3Img2ImgPipeline"))
-        {
-            throw new ConfigException(index, "_class_name", $"is '{name}'; expected an SD3 pipeline ({ClassName})");
-        }
-    }
 
     /// <summary>The <c>--config</c> folder's <paramref name="component"/> folder when it holds weights (for parts a single file lacks).</summary>
     private string? ConfigWeights(string component)
