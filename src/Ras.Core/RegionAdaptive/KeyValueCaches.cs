@@ -18,6 +18,9 @@ internal sealed class KeyValueCaches : IDisposable
     /// <summary>Number of layers cached.</summary>
     public int Count => caches.Count;
 
+    /// <summary>The cached layers.</summary>
+    public IReadOnlyCollection<AttentionSlot> Slots => caches.Keys;
+
     /// <summary>Overwrites (or creates) <paramref name="slot"/>'s cache with every image token's keys/values and the text's.</summary>
     public (Tensor Keys, Tensor Values) Fill(AttentionSlot slot, Tensor imageKeys, Tensor imageValues, Tensor? textKeys, Tensor? textValues)
     {

@@ -12,6 +12,9 @@ public sealed class RecordingObserver(ISamplerStepObserver? inner = null) : ISam
 {
     public List<Tensor> Received { get; } = [];
 
+    /// <summary>The wrapped observer.</summary>
+    public ISamplerStepObserver? Inner => inner;
+
     public List<Tensor> Velocities { get; } = [];
 
     public void OnStart(SamplingRun run) => inner?.OnStart(run);
