@@ -1,6 +1,9 @@
 using System.Text.Json;
 using Ras.IO.Safetensors;
 using Ras.Models.Flux;
+using Ras.Pipelines.Flux;
+using Ras.Sampling;
+using Ras.Schedulers;
 using Ras.Tests.Fixtures;
 using Ras.Tests.TestSupport;
 using TorchSharp;
@@ -45,6 +48,89 @@ public sealed class FluxFixtureTests(ITestOutputHelper output)
         {
             Assert.True(taps.ContainsKey(name), $"the model produced no intermediate '{name}'");
             Check(expected.Read(name), taps[name], name);
+        }
+
+        Report();
+    }
+
+    [FixtureCases("flux", "denoise")]
+    public void Flux_denoise(string caseName)
+    {
+        using var fixture = FixtureCase.Open("flux", caseName);
+        JsonElement json = fixture.Json;
+        using var model = FluxTransformer2DModel.FromPretrained(fixture.PathOf("transformer"));
+        AssertConfigMatchesCase(model.Config, json.GetProperty("model").GetProperty("config"));
+        using var inputs = SafetensorsFile.Open(fixture.PathOf("inputs.safetensors"));
+        using var expected = SafetensorsFile.Open(fixture.PathOf("expected.safetensors"));
+        var schedulerConfig = FlowMatchEulerDiscreteSchedulerConfig.Load(fixture.PathOf("scheduler/scheduler_config.json"));
+        JsonElement schedulerJson = json.GetProperty("scheduler");
+        Assert.Equal(schedulerJson.GetProperty("use_dynamic_shifting").GetBoolean(), schedulerConfig.UseDynamicShifting);
+        int steps = json.GetProperty("num_inference_steps").GetInt32();
+        using Tensor unpacked = inputs.Read("latents_unpacked");
+        long imageTokens = unpacked.shape[2] / 2 * (unpacked.shape[3] / 2);
+        Assert.Equal(json.GetProperty("num_image_tokens").GetInt64(), imageTokens);
+        using (var scope = NewDisposeScope())
+        {
+            Assert.True(TensorAssert.Same(inputs.Read("latents"), FluxLatents.Pack(unpacked)), "inputs.latents is not Pack(inputs.latents_unpacked)");
+        }
+
+        AssertIds(inputs, unpacked);
+
+        // 1. The schedule, bit for bit: FluxPipeline's sigmas and μ, the scheduler's (dynamic) shift in float32.
+        double mu = FluxSchedule.Mu(imageTokens, schedulerConfig);
+        Assert.Equal(schedulerJson.GetProperty("mu").GetDouble(), mu);
+        var scheduler = new FlowMatchEulerDiscreteScheduler(schedulerConfig);
+        FlowMatchSchedule schedule = scheduler.SetTimesteps(steps, FluxSchedule.Sigmas(steps), mu);
+        using (var scope = NewDisposeScope())
+        {
+            Assert.Equal(expected.Read("sigmas").data<float>().ToArray(), schedule.Sigmas);
+            Assert.Equal(expected.Read("timesteps").data<float>().ToArray(), schedule.Timesteps);
+        }
+
+        Assert.Equal(schedulerJson.GetProperty("sigmas").EnumerateArray().Select(e => (float)e.GetDouble()), schedule.Sigmas);
+
+        // The model gets σ = t/1000 and multiplies by 1000 again: the embedding must see exactly the scheduler's timestep.
+        JsonElement[] timeArgs = [.. json.GetProperty("transformer_timestep_args").EnumerateArray()];
+        Assert.Equal(steps, timeArgs.Length);
+        for (int i = 0; i < steps; i++)
+        {
+            float modelTime = SamplingConvention.Flux.ModelTimestep(schedule.Timesteps[i], schedule.NumTrainTimesteps);
+            Assert.Equal(schedule.Timesteps[i], (float)(modelTime * 1000.0));
+            Assert.Equal(schedule.Timesteps[i], (float)(timeArgs[i][0].GetDouble() * 1000.0));
+        }
+
+        // 2. Conditioning: the embedded guidance exactly when the model has a guidance embedder, as the pipeline passes it.
+        double? guidance = model.Config.GuidanceEmbeds ? json.GetProperty("guidance_scale").GetDouble() : null;
+        foreach (JsonElement arg in json.GetProperty("transformer_guidance_args").EnumerateArray())
+        {
+            Assert.Equal(guidance, arg.ValueKind == JsonValueKind.Null ? null : arg[0].GetDouble());
+        }
+
+        bool trueCfg = json.GetProperty("true_cfg").GetBoolean();
+        using var conditioning = FluxConditioning.Create(inputs.Read("prompt_embeds"), inputs.Read("pooled_prompt_embeds"),
+            trueCfg ? inputs.Read("negative_prompt_embeds") : null, trueCfg ? inputs.Read("negative_pooled_prompt_embeds") : null,
+            (int)unpacked.shape[0], trueCfg, guidance);
+        var options = new SamplerOptions { Steps = steps, GuidanceScale = trueCfg ? json.GetProperty("true_cfg_scale").GetDouble() : 1.0 };
+
+        // 3. The loop through the shared sampler on unpacked latents, recording every model call.
+        using var recorder = new RecordingDenoiser(new FluxDenoiser(model, conditioning));
+        using Tensor final = FlowMatchEulerSampler.Sample(recorder, schedule, unpacked, options);
+        Assert.Equal(steps, recorder.Outputs.Count);
+        for (int i = 0; i < steps; i++)
+        {
+            using var scope = NewDisposeScope();
+            Check(expected.Read($"step_{i}_noise_pred"), FluxLatents.Pack(recorder.Outputs[i]), $"step_{i}_noise_pred");
+            if (i + 1 < steps)
+            {
+                Check(expected.Read($"step_{i}_latents"), FluxLatents.Pack(recorder.Inputs[i + 1]), $"step_{i}_latents");
+            }
+        }
+
+        using (var scope = NewDisposeScope())
+        {
+            Check(expected.Read($"step_{steps - 1}_latents"), FluxLatents.Pack(final), $"step_{steps - 1}_latents");
+            Check(expected.Read("latents"), FluxLatents.Pack(final), "latents");
+            Check(expected.Read("latents_unpacked"), final, "latents_unpacked");
         }
 
         Report();
