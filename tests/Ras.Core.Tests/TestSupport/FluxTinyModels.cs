@@ -10,7 +10,7 @@ public static class FluxTinyModels
 {
     public static FluxTransformerConfig Config(bool guidance = true, int layers = 2, int singleLayers = 2) => new()
     {
-        InChannels = 16, NumLayers = layers, NumSingleLayers = singleLayers, AttentionHeadDim = 8, NumAttentionHeads = 2,
+        InChannels = 16, OutChannels = 16, NumLayers = layers, NumSingleLayers = singleLayers, AttentionHeadDim = 8, NumAttentionHeads = 2,
         JointAttentionDim = 12, PooledProjectionDim = 10, GuidanceEmbeds = guidance, AxesDimsRope = [2, 2, 4],
     };
 
