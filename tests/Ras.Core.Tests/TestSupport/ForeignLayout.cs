@@ -34,7 +34,7 @@ public static class ForeignLayout
 
         var tensors = parts.ToDictionary(kv => kv.Key, kv =>
         {
-            var ordered = kv.Value.OrderBy(p => p.Mapping.Chunk ?? 0).ToList();
+            var ordered = kv.Value.OrderBy(p => (long?)p.Mapping.Chunk ?? p.Mapping.RowStart ?? 0).ToList();
             TensorMapping first = ordered[0].Mapping;
             Tensor value = ordered.Count == 1 ? ordered[0].Value : cat(ordered.Select(p => p.Value).ToArray(), 0);
             if (first.SwapHalves)

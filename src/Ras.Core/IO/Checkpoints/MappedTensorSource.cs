@@ -9,8 +9,14 @@ namespace Ras.IO.Checkpoints;
 /// <param name="Chunks">Number of equal slices along dim 0.</param>
 /// <param name="SwapHalves">True to swap the two halves along dim 0 (shift/scale order differs between layouts).</param>
 /// <param name="Shape">Target shape when it differs from the source's by a reshape (e.g. a 1×1 conv stored for a Linear).</param>
-public sealed record TensorMapping(string SourceKey, int? Chunk = null, int Chunks = 1, bool SwapHalves = false, long[]? Shape = null)
+/// <param name="RowStart">First row along dim 0 of an unequal split (e.g. FLUX.1's fused q, k, v, mlp), or null.</param>
+/// <param name="RowCount">Number of rows from <paramref name="RowStart"/>.</param>
+public sealed record TensorMapping(string SourceKey, int? Chunk = null, int Chunks = 1, bool SwapHalves = false, long[]? Shape = null,
+    long? RowStart = null, long RowCount = 0)
 {
+    /// <summary>Rows <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1 along dim 0 (a split into unequal parts).</summary>
+    public static TensorMapping Rows(string sourceKey, long start, long count) => new(sourceKey, RowStart: start, RowCount: count);
+
     /// <summary>The whole source tensor reshaped to <paramref name="shape"/> (same element count).</summary>
     public static TensorMapping Reshaped(string sourceKey, long[] shape) => new(sourceKey, Shape: shape);
 
@@ -68,6 +74,10 @@ public sealed class MappedTensorSource : ITensorSource
         {
             shape[0] /= m.Chunks;
         }
+        else if (m.RowStart is not null)
+        {
+            shape[0] = m.RowCount;
+        }
 
         return shape;
     }
@@ -80,7 +90,7 @@ public sealed class MappedTensorSource : ITensorSource
     {
         ArgumentNullException.ThrowIfNull(destination);
         TensorMapping m = Mapping(key);
-        if (m.Chunk is null && !m.SwapHalves && m.Shape is null)
+        if (m.Chunk is null && m.RowStart is null && !m.SwapHalves && m.Shape is null)
         {
             source.CopyInto(m.SourceKey, destination);
             return;
@@ -100,6 +110,13 @@ public sealed class MappedTensorSource : ITensorSource
         {
             long rows = whole.shape[0] / m.Chunks;
             using Tensor part = whole.narrow(0, index * rows, rows);
+            destination.copy_(part);
+            return;
+        }
+
+        if (m.RowStart is long start)
+        {
+            using Tensor part = whole.narrow(0, start, m.RowCount);
             destination.copy_(part);
             return;
         }

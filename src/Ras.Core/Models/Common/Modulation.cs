@@ -13,8 +13,10 @@ internal static class Modulation
     /// <summary><c>x·(1 + scale) + shift</c> with per-sample <c>[B, D]</c> scale/shift broadcast over tokens.</summary>
     public static Tensor Modulate(Tensor x, Tensor shift, Tensor scale)
     {
-        using Tensor onePlusScale = scale.unsqueeze(1).add(1.0f);
-        return torch.addcmul(shift.unsqueeze(1), x, onePlusScale, 1);
+        using Tensor perTokenScale = scale.unsqueeze(1);
+        using Tensor perTokenShift = shift.unsqueeze(1);
+        using Tensor onePlusScale = perTokenScale.add(1.0f);
+        return torch.addcmul(perTokenShift, x, onePlusScale, 1);
     }
 
     /// <summary><c>x·(1 + scale)</c> with a per-sample <c>[B, D]</c> scale broadcast over tokens (shift-free adaLN, e.g. Lumina).</summary>

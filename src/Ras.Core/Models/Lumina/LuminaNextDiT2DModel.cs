@@ -153,30 +153,14 @@ public sealed class LuminaNextDiT2DModel : StreamedBlocksModule
         }
     }
 
-    /// <summary>
-    /// The rotations of the computed tokens: the table broadcast over the batch when dense; with a routing, the rows it
-    /// gathers (each sample may compute different tokens), <c>[B, n, d/2]</c>. Takes ownership of the table.
-    /// </summary>
+    /// <summary>The rotations of the computed tokens (<see cref="RopeRows.Gather"/>). Takes ownership of the table.</summary>
     private static RotaryRows Rows(Tensor cos, Tensor sin, long batch, ITokenRouting? routing)
     {
-        if (routing is null)
+        using (cos)
+        using (sin)
         {
-            using (cos)
-            using (sin)
-            {
-                return new RotaryRows(cos.unsqueeze(0), sin.unsqueeze(0));                 // [1, N, d/2]
-            }
+            var (rowsCos, rowsSin) = RopeRows.Gather(cos, sin, batch, routing);             // [1, N, d/2] or [B, n, d/2]
+            return new RotaryRows(rowsCos, rowsSin);
         }
-
-        long half = cos.shape[1];
-        using Tensor table = cat([cos, sin], 1);                                            // [N, d]
-        cos.Dispose();
-        sin.Dispose();
-        using Tensor single = table.unsqueeze(0);
-        using Tensor perSample = single.expand(batch, -1, -1);                              // [B, N, d]
-        using Tensor gathered = routing.GatherImageTokens(perSample);                      // [B, n, d]
-        using Tensor gatheredCos = gathered.narrow(2, 0, half);
-        using Tensor gatheredSin = gathered.narrow(2, half, half);
-        return new RotaryRows(gatheredCos.contiguous(), gatheredSin.contiguous());
     }
 }
