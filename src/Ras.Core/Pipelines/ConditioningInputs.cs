@@ -59,9 +59,13 @@ public sealed class ConditioningInputs
     /// <summary>The tensor <paramref name="name"/> when present, else null.</summary>
     public Tensor? Optional(string name, ScalarType dtype, Device device) => contains(name) ? Require(name, dtype, device) : null;
 
+    /// <summary>The shape of <paramref name="name"/> (without reading it).</summary>
+    /// <exception cref="RasInputException">It is missing.</exception>
+    public long[] ShapeOf(string name) => contains(name)
+        ? shapeOf(name)
+        : throw new SafetensorsException(Origin, name, "required but missing");
+
     /// <summary>The batch (first dim) of <paramref name="name"/>.</summary>
     /// <exception cref="RasInputException">It is missing.</exception>
-    public int BatchOf(string name) => contains(name)
-        ? (int)shapeOf(name)[0]
-        : throw new SafetensorsException(Origin, name, "required but missing");
+    public int BatchOf(string name) => (int)ShapeOf(name)[0];
 }

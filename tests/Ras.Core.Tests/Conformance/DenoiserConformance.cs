@@ -32,6 +32,11 @@ public abstract class DenoiserConformance
     /// <summary>The guidance scale runs use (CFG for CFG families, so guided pairs are exercised).</summary>
     protected virtual double GuidanceScale => 4.0;
 
+    /// <summary>True CFG on top of a model's own (non-CFG) guidance, or null.</summary>
+    protected virtual double? TrueCfgScale => null;
+
+    private Guidance RunGuidance(DenoisingTransformer transformer) => Guidance.For(transformer.GuidanceKind, GuidanceScale, TrueCfgScale);
+
     /// <summary>Conditioning for <paramref name="batch"/> images (with negatives when <paramref name="negative"/>), deterministic.</summary>
     protected virtual Dictionary<string, Tensor> Conditioning(DenoisingTransformer transformer, int batch, bool negative)
     {
@@ -220,8 +225,8 @@ public abstract class DenoiserConformance
         private readonly Tensor latents;
 
         public Run(DenoiserConformance suite, DenoisingTransformer transformer, int batch, int height, int width)
-            : this(transformer, suite.Conditioning(transformer, batch, Guidance.For(transformer.GuidanceKind, suite.GuidanceScale).UsesCfg),
-                  Guidance.For(transformer.GuidanceKind, suite.GuidanceScale), InitialNoise.Draw([batch, transformer.LatentChannels, height, width], 3))
+            : this(transformer, suite.Conditioning(transformer, batch, suite.RunGuidance(transformer).UsesCfg),
+                  suite.RunGuidance(transformer), InitialNoise.Draw([batch, transformer.LatentChannels, height, width], 3))
         {
         }
 

@@ -33,4 +33,18 @@ public static class FluxSchedule
         double b = config.BaseShift - (m * config.BaseImageSeqLen);
         return (imageSeqLen * m) + b;
     }
+
+    /// <summary><c>FluxPipeline</c>'s schedule: <see cref="Sigmas"/>, with <see cref="Mu"/> of the token count when the scheduler shifts dynamically (dev).</summary>
+    public static FlowMatchSchedule For(FlowMatchEulerDiscreteScheduler scheduler, int steps, long imageTokens)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        double? mu = scheduler.Config.UseDynamicShifting ? Mu(imageTokens, scheduler.Config) : null;
+        return scheduler.SetTimesteps(steps, Sigmas(steps), mu);
+    }
+
+    /// <summary>The scheduler config of diffusers' FLUX.1-dev (dynamic shift) or FLUX.1-schnell (shift 1) repositories.</summary>
+    public static FlowMatchEulerDiscreteSchedulerConfig StandardConfig(bool dev) => new()
+    {
+        Shift = dev ? 3.0 : 1.0, UseDynamicShifting = dev, BaseShift = 0.5, MaxShift = 1.15, BaseImageSeqLen = 256, MaxImageSeqLen = 4096,
+    };
 }

@@ -155,9 +155,9 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
         int stages = useT5 ? 3 : 2;
         void Done(int stage) => progress?.Report(new GenerationProgress(GenerationStage.Encode, stage, stages, 0, 0, clock.Elapsed));
 
-        Tensor clipLIds = ClipIds(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer")), texts, warnings);
-        Tensor clipGIds = ClipIds(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer_2")), texts, null);
-        Tensor? t5Ids = useT5 ? T5Ids(T5Tokenizer.FromFolder(source.TokenizerFolder("tokenizer_3")), texts, extras.MaxSequenceLength!.Value, warnings) : null;
+        Tensor clipLIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer")), texts, warnings, Device);
+        Tensor clipGIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer_2")), texts, null, Device);
+        Tensor? t5Ids = useT5 ? PromptIds.T5(T5Tokenizer.FromFolder(source.TokenizerFolder("tokenizer_3")), texts, extras.MaxSequenceLength!.Value, warnings, Device) : null;
 
         (Tensor Tokens, Tensor Pooled) clipL, clipG;
         using (var model = source.LoadClipL(Device))
@@ -212,33 +212,4 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
 
     /// <inheritdoc />
     protected override AutoencoderKL LoadVae() => source.LoadVae(Device);
-
-    private Tensor ClipIds(CLIPTokenizer tokenizer, List<string> texts, List<string>? warnings)
-    {
-        var rows = texts.Select(t => tokenizer.Encode(t)).ToList();
-        foreach (TokenizedPrompt row in rows.Where(r => r.Truncated))
-        {
-            warnings?.Add($"The following part of your input was truncated because CLIP can only handle sequences up to {tokenizer.ModelMaxLength} tokens: {row.RemovedText}");
-        }
-
-        return IdTensor(rows);
-    }
-
-    private Tensor T5Ids(T5Tokenizer tokenizer, List<string> texts, int maxLength, List<string> warnings)
-    {
-        var rows = texts.Select(t => tokenizer.Encode(t, maxLength)).ToList();
-        foreach (TokenizedPrompt row in rows.Where(r => r.Truncated))
-        {
-            warnings.Add($"The following part of your input was truncated because `max_sequence_length` is set to {maxLength} tokens: {row.RemovedText}");
-        }
-
-        return IdTensor(rows);
-    }
-
-    private Tensor IdTensor(List<TokenizedPrompt> rows)
-    {
-        long[] ids = rows.SelectMany(r => r.InputIds.Select(i => (long)i)).ToArray();
-        Tensor cpu = tensor(ids, [rows.Count, rows[0].InputIds.Length]);
-        return Device is null ? cpu : cpu.to(Device);
-    }
 }

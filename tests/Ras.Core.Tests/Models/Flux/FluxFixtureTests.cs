@@ -114,7 +114,7 @@ public sealed class FluxFixtureTests(ITestOutputHelper output)
         using var conditioning = FluxConditioning.Create(inputs.Read("prompt_embeds"), inputs.Read("pooled_prompt_embeds"),
             trueCfg ? inputs.Read("negative_prompt_embeds") : null, trueCfg ? inputs.Read("negative_pooled_prompt_embeds") : null,
             (int)unpacked.shape[0], trueCfg, guidance);
-        var options = new SamplerOptions { Steps = steps, GuidanceScale = trueCfg ? json.GetProperty("true_cfg_scale").GetDouble() : 1.0 };
+        var options = new SamplerOptions { Steps = steps, CfgScale = trueCfg ? json.GetProperty("true_cfg_scale").GetDouble() : 1.0 };
 
         // 3. The loop through the shared sampler on unpacked latents, recording every model call.
         using var recorder = new RecordingDenoiser(new FluxDenoiser(model, conditioning));

@@ -100,7 +100,7 @@ public sealed class FluxDenoiserTests
         var schedulerConfig = new FlowMatchEulerDiscreteSchedulerConfig { Shift = 3.0, UseDynamicShifting = true };
         var scheduler = new FlowMatchEulerDiscreteScheduler(schedulerConfig);
         FlowMatchSchedule schedule = scheduler.SetTimesteps(12, FluxSchedule.Sigmas(12), FluxSchedule.Mu(24, schedulerConfig));
-        var options = new SamplerOptions { Steps = 12, GuidanceScale = 1 };
+        var options = new SamplerOptions { Steps = 12, CfgScale = 1 };
         using Tensor dense = FlowMatchEulerSampler.Sample(new FluxDenoiser(model, conditioning), schedule, latents, options);
         using var session = new RasSession(new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 4, ErrorResetSteps = [8] });
         using Tensor ras = FlowMatchEulerSampler.Sample(new FluxDenoiser(model, conditioning), schedule, latents, options, session);
