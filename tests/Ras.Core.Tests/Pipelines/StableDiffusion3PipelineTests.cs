@@ -13,13 +13,7 @@ namespace Ras.Tests.Pipelines;
 public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDirectory temp = new();
-    private readonly string folder = TinyPipelines.WriteSd3Pipeline(Path.Combine(Path.GetTempPath(), $"ras-sd3-{Guid.NewGuid():N}"), Spiece());
-
-    private static string? Spiece()
-    {
-        string spiece = Path.Combine(RepositoryPaths.FixturesRoot, "tokenizers", "t5_spm", "test_sentencepiece.model");
-        return File.Exists(spiece) ? spiece : null;
-    }
+    private readonly string folder = TinyPipelines.WriteSd3Pipeline(Path.Combine(Path.GetTempPath(), $"ras-sd3-{Guid.NewGuid():N}"), withT5: true);
 
     public void Dispose()
     {
@@ -36,7 +30,7 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
     public async Task Text_to_image_is_deterministic_and_reports_every_stage()
     {
         using var pipeline = StableDiffusion3Pipeline.Open(folder);
-        Assert.True(pipeline.HasT5, "the fixture's SentencePiece model should give the tiny pipeline a T5 tower");
+        Assert.True(pipeline.HasT5, "the tiny pipeline should have a T5 tower");
         var reports = new List<GenerationProgress>();
         ImageGeneration first = await pipeline.GenerateAsync(Request(), new SynchronousRecorder(reports));
         ImageGeneration second = await pipeline.GenerateAsync(Request());
