@@ -60,6 +60,22 @@ public sealed class GenerateSd3CommandTests : IDisposable
         Assert.Contains("Denoising strength: 0.3, Steps run: 3", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("out.png"))), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void No_t5_generates_what_a_folder_without_t5_generates()
+    {
+        string withT5 = TinyPipelines.WriteSd3Pipeline(temp.File("sd3-t5"), withT5: true);
+        string[] Args(string folder, string file, params string[] extra) =>
+            ["generate", "a red cube", "--model", folder, "--steps", "2", "--seed", "4", "--width", "16", "--height", "16", "--out", temp.File(file), .. extra];
+        var skipped = CliRunner.Run(Args(withT5, "skipped.png", "--no-t5"));
+        Assert.True(skipped.ExitCode == 0, skipped.Error);
+        Assert.Equal(0, CliRunner.Run(Args(model, "absent.png")).ExitCode);
+        Assert.Equal(0, CliRunner.Run(Args(withT5, "used.png")).ExitCode);
+
+        Assert.Equal(ImageReader.Read(temp.File("absent.png")).Rgb, ImageReader.Read(temp.File("skipped.png")).Rgb);
+        Assert.NotEqual(ImageReader.Read(temp.File("used.png")).Rgb, ImageReader.Read(temp.File("skipped.png")).Rgb);
+        Assert.Contains("T5: skipped", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("skipped.png"))), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("width", "--width", "18")]
     [InlineData("max-sequence-length", "--max-sequence-length", "0")]

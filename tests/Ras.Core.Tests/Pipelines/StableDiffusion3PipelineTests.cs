@@ -3,8 +3,10 @@ using Ras.IO.Images;
 using Ras.Pipelines;
 using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
+using Ras.Sampling;
 using Ras.Tests.TestSupport;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace Ras.Tests.Pipelines;
 
@@ -55,6 +57,24 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
         ImageGeneration noT5 = await pipeline.GenerateAsync(Request() with { SkipT5 = true });
         Assert.Null(noT5.Settings.MaxSequenceLength);
         Assert.NotEqual(baseline, noT5.Images[0]);
+    }
+
+    [Fact]
+    public void Without_t5_the_text_is_the_clip_rows_then_77_zero_rows_of_the_joint_width()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        int width = pipeline.TransformerConfig.JointAttentionDim;
+        using SD3Conditioning withT5 = pipeline.EncodePrompts(Request() with { MaxSequenceLength = 16 });
+        using SD3Conditioning noT5 = pipeline.EncodePrompts(Request() with { MaxSequenceLength = 16, SkipT5 = true });
+        using var scope = NewDisposeScope();
+
+        // As diffusers without text_encoder_3: zeros [B, 77, joint_attention_dim], 77 whatever max_sequence_length says.
+        Assert.Equal([2, 77 + 16, width], withT5.EncoderHiddenStates.shape);
+        Assert.Equal([2, 77 + 77, width], noT5.EncoderHiddenStates.shape);
+        Assert.True(TensorAssert.Same(withT5.EncoderHiddenStates.narrow(1, 0, 77), noT5.EncoderHiddenStates.narrow(1, 0, 77)), "the CLIP rows do not depend on T5");
+        Assert.True(TensorAssert.Same(zeros(2, 77, width), noT5.EncoderHiddenStates.narrow(1, 77, 77)), "T5's place holds zeros");
+        Assert.False(TensorAssert.Same(zeros(2, 16, width), withT5.EncoderHiddenStates.narrow(1, 77, 16)), "T5 rows should not be zeros");
+        Assert.True(TensorAssert.Same(withT5.PooledProjections, noT5.PooledProjections), "pooled is CLIP's alone");
     }
 
     [Fact]

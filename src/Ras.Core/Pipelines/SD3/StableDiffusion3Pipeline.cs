@@ -144,6 +144,13 @@ public sealed class StableDiffusion3Pipeline : ITextToImagePipeline
     /// <inheritdoc />
     public void Dispose() => source.Dispose();
 
+    /// <summary>The encode stage alone (tests): the request's text conditioning as the transformer receives it.</summary>
+    internal SD3Conditioning EncodePrompts(ImageRequest request)
+    {
+        using var inference = inference_mode();
+        return EncodePrompts(request, Resolve(request), [], null, CancellationToken.None);
+    }
+
     /// <summary>The request with defaults filled in, validated before anything heavy runs.</summary>
     private Plan Resolve(ImageRequest request)
     {
