@@ -76,6 +76,21 @@ public sealed class GenerateSd3CommandTests : IDisposable
         Assert.Contains("T5: skipped", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("skipped.png"))), StringComparison.Ordinal);
     }
 
+    /// <summary>Issue 16: Stability's <c>sd3_medium_incl_clips*</c> files hold no CLIP-L <c>text_projection</c> (used to fail: "1 missing key(s)").</summary>
+    [Fact]
+    public void Single_file_whose_clip_l_has_no_projection_draws_what_the_identity_projection_folder_draws()
+    {
+        string identity = TinyPipelines.WriteSd3Pipeline(temp.File("sd3-identity"), identityClipLProjection: true);
+        string file = TinySingleFiles.WriteSd3(identity, temp.File("sd3_incl_clips.safetensors"), omit: key => key == TinySingleFiles.ClipLPrefix + "text_projection.weight");
+        string[] Args(string png, params string[] model) =>
+            ["generate", "a red cube", .. model, "--steps", "2", "--seed", "4", "--width", "16", "--height", "16", "--out", temp.File(png)];
+        var fromFile = CliRunner.Run(Args("file.png", "--model", file, "--config", identity));
+        Assert.True(fromFile.ExitCode == 0, fromFile.Error);
+        var fromFolder = CliRunner.Run(Args("folder.png", "--model", identity));
+        Assert.True(fromFolder.ExitCode == 0, fromFolder.Error);
+        Assert.Equal(ImageReader.Read(temp.File("folder.png")).Rgb, ImageReader.Read(temp.File("file.png")).Rgb);
+    }
+
     [Theory]
     [InlineData("width", "--width", "18")]
     [InlineData("max-sequence-length", "--max-sequence-length", "0")]
