@@ -107,6 +107,13 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
     /// <inheritdoc />
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
+    /// <summary>The encode stage alone (tests): the request's conditioning as the transformer receives it.</summary>
+    internal IDisposable EncodePrompts(ImageRequest request)
+    {
+        using var inference = inference_mode();
+        return EncodePrompts(request, Resolve(request), [], null, CancellationToken.None);
+    }
+
     /// <summary>The family's settings for this run: the request's <see cref="ImageRequest.Extras"/> validated, defaults filled in.</summary>
     /// <exception cref="OptionsException">Invalid values, or extras of another family.</exception>
     protected abstract FamilyExtras? ResolveExtras(ImageRequest request);

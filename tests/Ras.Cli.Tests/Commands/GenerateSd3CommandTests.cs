@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Ras.IO.Images;
 using Ras.Tests.TestSupport;
 
@@ -58,6 +59,57 @@ public sealed class GenerateSd3CommandTests : IDisposable
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("steps:    3 (3 dense, 0 RAS)", result.Out, StringComparison.Ordinal);
         Assert.Contains("Denoising strength: 0.3, Steps run: 3", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("out.png"))), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_t5_generates_what_a_folder_without_t5_generates()
+    {
+        string withT5 = TinyPipelines.WriteSd3Pipeline(temp.File("sd3-t5"), withT5: true);
+
+        // The same weights without text_encoder_3/ and tokenizer_3/ (a second tiny folder would draw its weights from
+        // the process-wide generator, which tests running in parallel also draw from).
+        string withoutT5 = temp.File("sd3-no-t5");
+        foreach (string file in Directory.GetFiles(withT5, "*", SearchOption.AllDirectories))
+        {
+            string relative = Path.GetRelativePath(withT5, file);
+            if (!relative.StartsWith("text_encoder_3", StringComparison.Ordinal) && !relative.StartsWith("tokenizer_3", StringComparison.Ordinal))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(withoutT5, relative))!);
+                File.Copy(file, Path.Combine(withoutT5, relative));
+            }
+        }
+
+        JsonObject index = JsonNode.Parse(File.ReadAllText(Path.Combine(withoutT5, "model_index.json")))!.AsObject();
+        index.Remove("text_encoder_3");
+        index.Remove("tokenizer_3");
+        File.WriteAllText(Path.Combine(withoutT5, "model_index.json"), index.ToJsonString());
+
+        string[] Args(string folder, string file, params string[] extra) =>
+            ["generate", "a red cube", "--model", folder, "--steps", "2", "--seed", "4", "--width", "16", "--height", "16", "--out", temp.File(file), .. extra];
+        var skipped = CliRunner.Run(Args(withT5, "skipped.png", "--no-t5"));
+        Assert.True(skipped.ExitCode == 0, skipped.Error);
+        var absent = CliRunner.Run(Args(withoutT5, "absent.png"));
+        Assert.True(absent.ExitCode == 0, absent.Error);
+        Assert.Equal(0, CliRunner.Run(Args(withT5, "used.png")).ExitCode);
+
+        Assert.Equal(ImageReader.Read(temp.File("absent.png")).Rgb, ImageReader.Read(temp.File("skipped.png")).Rgb);
+        Assert.NotEqual(ImageReader.Read(temp.File("used.png")).Rgb, ImageReader.Read(temp.File("skipped.png")).Rgb);
+        Assert.Contains("T5: skipped", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("skipped.png"))), StringComparison.Ordinal);
+    }
+
+    /// <summary>Issue 16: Stability's <c>sd3_medium_incl_clips*</c> files hold no CLIP-L <c>text_projection</c> (used to fail: "1 missing key(s)").</summary>
+    [Fact]
+    public void Single_file_whose_clip_l_has_no_projection_draws_what_the_identity_projection_folder_draws()
+    {
+        string identity = TinyPipelines.WriteSd3Pipeline(temp.File("sd3-identity"), identityClipLProjection: true);
+        string file = TinySingleFiles.WriteSd3(identity, temp.File("sd3_incl_clips.safetensors"), omit: key => key == TinySingleFiles.ClipLPrefix + "text_projection.weight");
+        string[] Args(string png, params string[] model) =>
+            ["generate", "a red cube", .. model, "--steps", "2", "--seed", "4", "--width", "16", "--height", "16", "--out", temp.File(png)];
+        var fromFile = CliRunner.Run(Args("file.png", "--model", file, "--config", identity));
+        Assert.True(fromFile.ExitCode == 0, fromFile.Error);
+        var fromFolder = CliRunner.Run(Args("folder.png", "--model", identity));
+        Assert.True(fromFolder.ExitCode == 0, fromFolder.Error);
+        Assert.Equal(ImageReader.Read(temp.File("folder.png")).Rgb, ImageReader.Read(temp.File("file.png")).Rgb);
     }
 
     [Theory]

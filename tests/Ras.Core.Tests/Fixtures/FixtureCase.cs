@@ -30,9 +30,14 @@ public sealed class FixtureCase : IDisposable
             throw new XunitException($"fixtures root '{RepositoryPaths.FixturesRoot}' does not exist (set RAS_FIXTURES or place ../shared/fixtures next to the repository)");
         }
 
-        string dir = Path.Combine(RepositoryPaths.FixturesRoot, family, caseName);
-        string file = Path.Combine(dir, "case.json");
-        return new FixtureCase(dir, JsonDocument.Parse(File.ReadAllBytes(File.Exists(file) ? file : Path.Combine(dir, "cases.json"))));
+        return OpenFolder(Path.Combine(RepositoryPaths.FixturesRoot, family, caseName));
+    }
+
+    /// <summary>Opens a case folder anywhere (e.g. a variant of a case assembled in a temp folder).</summary>
+    public static FixtureCase OpenFolder(string directory)
+    {
+        string file = Path.Combine(directory, "case.json");
+        return new FixtureCase(directory, JsonDocument.Parse(File.ReadAllBytes(File.Exists(file) ? file : Path.Combine(directory, "cases.json"))));
     }
 
     public string PathOf(string relative) => Path.Combine(Directory, relative);

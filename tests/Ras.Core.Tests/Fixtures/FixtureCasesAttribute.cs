@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Ras.Tests.TestSupport;
 using Xunit.Abstractions;
 using Xunit.Sdk;
@@ -8,7 +9,8 @@ namespace Ras.Tests.Fixtures;
 /// One test per case folder under <c>&lt;fixtures root&gt;/&lt;family&gt;/</c> (a folder holding <c>case.json</c>
 /// or <c>cases.json</c>); the case folder's name is the test argument, so it shows in the display name.
 /// A family folder absent from the root gives no tests; a missing root gives one failing test (from the
-/// unfiltered attribute; kind-filtered ones then give none).
+/// unfiltered attribute; filtered ones then give none). Cases are found when tests are discovered, so a new
+/// case folder is a new test with no code change.
 /// </summary>
 [XunitTestCaseDiscoverer("Ras.Tests.Fixtures.FixtureCaseDiscoverer", "Ras.Core.Tests")]
 [AttributeUsage(AttributeTargets.Method)]
@@ -26,6 +28,12 @@ public sealed class FixtureCasesAttribute : FactAttribute
 
     /// <summary>Only cases whose <c>case.json</c> has this <c>kind</c>; null for all.</summary>
     public string? Kind { get; }
+
+    /// <summary>
+    /// Only cases whose case file has this top-level property; null for all. For families whose case files carry no
+    /// <c>kind</c> (<c>tokenizers/</c>): a suite names the property its cases are recognised by (e.g. <c>t5_convention</c>).
+    /// </summary>
+    public string? Requires { get; set; }
 }
 
 /// <summary>Enumerates case folders at discovery time, so a new folder is a new test with no code change.</summary>
@@ -46,21 +54,28 @@ public sealed class FixtureCaseDiscoverer : IXunitTestCaseDiscoverer
         object?[] arguments = factAttribute.GetConstructorArguments().ToArray();
         string family = (string)arguments[0]!;
         string? kind = arguments.Length > 1 ? (string?)arguments[1] : null;
-        foreach (string caseName in CaseNames(family, kind))
+        string? requires = factAttribute.GetNamedArgument<string?>(nameof(FixtureCasesAttribute.Requires));
+        foreach (string caseName in CaseNames(family, kind, requires))
         {
             yield return new XunitTestCase(diagnosticMessageSink, discoveryOptions.MethodDisplayOrDefault(),
                 discoveryOptions.MethodDisplayOptionsOrDefault(), testMethod, [caseName]);
         }
     }
 
-    /// <summary>Case folder names of <paramref name="family"/> (of <paramref name="kind"/>, if given), sorted; <see cref="MissingRoot"/> when the root is absent.</summary>
-    public static IEnumerable<string> CaseNames(string family, string? kind = null)
+    /// <summary>
+    /// Case folder names of <paramref name="family"/> (of <paramref name="kind"/> and with the top-level property
+    /// <paramref name="requires"/>, if given), sorted; <see cref="MissingRoot"/> when the root is absent.
+    /// </summary>
+    public static IEnumerable<string> CaseNames(string family, string? kind = null, string? requires = null) =>
+        CaseNames(RepositoryPaths.FixturesRoot, family, kind, requires);
+
+    /// <summary><see cref="CaseNames(string, string?, string?)"/> under another fixtures root.</summary>
+    public static IEnumerable<string> CaseNames(string root, string family, string? kind, string? requires)
     {
-        string root = RepositoryPaths.FixturesRoot;
         if (!Directory.Exists(root))
         {
             // One failing test for a missing root: the unfiltered (library) fixture test reports it.
-            return kind is null ? [MissingRoot] : [];
+            return kind is null && requires is null ? [MissingRoot] : [];
         }
 
         string familyDir = Path.Combine(root, family);
@@ -71,12 +86,12 @@ public sealed class FixtureCaseDiscoverer : IXunitTestCaseDiscoverer
 
         return Directory.GetDirectories(familyDir)
             .Where(d => File.Exists(Path.Combine(d, "case.json")) || File.Exists(Path.Combine(d, "cases.json")))
-            .Where(d => kind is null || KindOf(d) == kind)
+            .Where(d => (kind is null && requires is null) || Matches(d, kind, requires))
             .Select(Path.GetFileName)
             .Order(StringComparer.Ordinal)!;
     }
 
-    private static string? KindOf(string caseDir)
+    private static bool Matches(string caseDir, string? kind, string? requires)
     {
         string file = Path.Combine(caseDir, "case.json");
         if (!File.Exists(file))
@@ -84,7 +99,14 @@ public sealed class FixtureCaseDiscoverer : IXunitTestCaseDiscoverer
             file = Path.Combine(caseDir, "cases.json");
         }
 
-        using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(file));
-        return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("kind", out var k) ? k.GetString() : null;
+        using var document = JsonDocument.Parse(File.ReadAllBytes(file));
+        JsonElement root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        return (kind is null || (root.TryGetProperty("kind", out JsonElement k) && k.GetString() == kind))
+            && (requires is null || root.TryGetProperty(requires, out _));
     }
 }

@@ -1,10 +1,7 @@
 using Ras.Errors;
 using Ras.IO.Safetensors;
-using Ras.Models.SD3;
-using Ras.Models.Vae;
 using Ras.Pipelines;
 using Ras.Pipelines.SD3;
-using Ras.Tests.Models.SD3;
 using Ras.Tests.TestSupport;
 using static TorchSharp.torch;
 
@@ -21,46 +18,10 @@ public sealed class SD3SingleFilePipelineTests : IDisposable
     public SD3SingleFilePipelineTests()
     {
         folder = TinyPipelines.WriteSd3Pipeline(temp.File("sd3"));
-        singleFile = WriteSingleFile(folder, temp.File("sd3_tiny.safetensors"));
+        singleFile = TinySingleFiles.WriteSd3(folder, temp.File("sd3_tiny.safetensors"));
     }
 
     public void Dispose() => temp.Dispose();
-
-    /// <summary>The folder's weights in Stability's key layout, merged into one file.</summary>
-    private string WriteSingleFile(string source, string path, bool withTextEncoders = true)
-    {
-        using var scope = NewDisposeScope();
-        var tensors = new Dictionary<string, Tensor>();
-        using (var transformer = SD3Transformer2DModel.FromPretrained(Path.Combine(source, "transformer")))
-        {
-            Merge(tensors, SD3SingleFileConverterTests.WriteSingleFile(transformer, temp.File("t.safetensors")), string.Empty);
-        }
-
-        using (var vae = AutoencoderKL.FromPretrained(Path.Combine(source, "vae")))
-        {
-            ForeignLayout.Write(temp.File("v.safetensors"), vae.state_dict(), s => VaeLdmConverter.Convert(s, vae.Config),
-                key => key.StartsWith(VaeLdmConverter.Prefix, StringComparison.Ordinal));
-            Merge(tensors, temp.File("v.safetensors"), string.Empty);
-        }
-
-        if (withTextEncoders)
-        {
-            Merge(tensors, Path.Combine(source, "text_encoder", "model.safetensors"), "text_encoders.clip_l.transformer.");
-            Merge(tensors, Path.Combine(source, "text_encoder_2", "model.safetensors"), "text_encoders.clip_g.transformer.");
-        }
-
-        SafetensorsWriter.Write(path, tensors);
-        return path;
-    }
-
-    private static void Merge(Dictionary<string, Tensor> into, string file, string prefix)
-    {
-        using var source = SafetensorsFile.Open(file);
-        foreach (string key in source.Entries.Keys)
-        {
-            into[prefix + key] = source.Read(key);
-        }
-    }
 
     [Fact]
     public async Task Single_file_with_config_folder_generates_the_folders_image()
@@ -74,10 +35,73 @@ public sealed class SD3SingleFilePipelineTests : IDisposable
         Assert.Equal(expected.Images[0], actual.Images[0]);
     }
 
+    /// <summary>
+    /// Stability's released <c>sd3_medium_incl_clips*</c> files hold no CLIP-L <c>text_projection</c>: the pooled CLIP-L
+    /// output is used unprojected, so such a file draws what a folder whose CLIP-L projection is the identity draws.
+    /// </summary>
+    [Fact]
+    public async Task Clip_l_without_text_projection_is_the_identity_as_in_diffusers_single_file_loader()
+    {
+        string identityFolder = TinyPipelines.WriteSd3Pipeline(temp.File("sd3-identity"), identityClipLProjection: true);
+        string file = TinySingleFiles.WriteSd3(identityFolder, temp.File("sd3_incl_clips.safetensors"), omit: key => key == TinySingleFiles.ClipLPrefix + "text_projection.weight");
+        var request = new ImageRequest { Prompts = ["a star"], Seed = 5, Steps = 3, Width = 16, Height = 32 };
+        using var fromFolder = TextToImagePipeline.Open(identityFolder);
+        using var fromFile = TextToImagePipeline.Open(file, configFolder: identityFolder);
+        Assert.Equal((await fromFolder.GenerateAsync(request)).Images[0], (await fromFile.GenerateAsync(request)).Images[0]);
+
+        // Without --config the width is inferred as the hidden size, and the projection is the identity.
+        using var source = SD3PipelineSource.Open(file);
+        using var clipL = source.LoadClipL(null);
+        Assert.Equal(TinyPipelines.ClipLHidden, clipL.Config.HiddenSize);
+        Assert.Equal(clipL.Config.HiddenSize, clipL.Config.ProjectionDim);
+        using var identity = eye(clipL.Config.HiddenSize);
+        Assert.True(TensorAssert.Same(identity, clipL.state_dict()["text_projection.weight"]), "text_projection should be the identity");
+    }
+
+    [Fact]
+    public void Clip_l_without_text_projection_needs_a_config_whose_projection_dim_is_the_hidden_size()
+    {
+        string file = TinySingleFiles.WriteSd3(folder, temp.File("sd3_no_proj.safetensors"), omit: key => key == TinySingleFiles.ClipLPrefix + "text_projection.weight");
+        using var source = SD3PipelineSource.Open(file, configFolder: folder);
+        var error = Assert.Throws<ConfigException>(() => source.LoadClipL(null));
+        Assert.Equal("projection_dim", error.Field);
+        Assert.Equal(Path.Combine(folder, "text_encoder", "config.json"), error.FilePath);
+        Assert.Contains("text_projection.weight", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Clip_g_without_text_projection_is_a_missing_key()
+    {
+        string file = TinySingleFiles.WriteSd3(folder, temp.File("sd3_no_g_proj.safetensors"), omit: key => key == TinySingleFiles.ClipGPrefix + "text_projection.weight");
+        using var source = SD3PipelineSource.Open(file, configFolder: folder);
+        var error = Assert.Throws<CheckpointException>(() => source.LoadClipG(null));
+        Assert.Equal(["text_projection.weight"], error.Missing);
+    }
+
+    [Fact]
+    public void Folder_text_encoder_without_text_projection_is_a_missing_key()
+    {
+        string weights = Path.Combine(folder, "text_encoder", "model.safetensors");
+        using (var scope = NewDisposeScope())
+        {
+            Dictionary<string, Tensor> kept;
+            using (var file = SafetensorsFile.Open(weights))
+            {
+                kept = file.Entries.Keys.Where(k => k != "text_projection.weight").ToDictionary(k => k, k => file.Read(k));
+            }
+
+            SafetensorsWriter.Write(weights, kept);
+        }
+
+        using var source = SD3PipelineSource.Open(folder);
+        var error = Assert.Throws<CheckpointException>(() => source.LoadClipL(null));
+        Assert.Equal(["text_projection.weight"], error.Missing);
+    }
+
     [Fact]
     public async Task Text_encoders_missing_from_the_file_come_from_the_config_folder()
     {
-        string bare = WriteSingleFile(folder, temp.File("sd3_bare.safetensors"), withTextEncoders: false);
+        string bare = TinySingleFiles.WriteSd3(folder, temp.File("sd3_bare.safetensors"), withTextEncoders: false);
         var request = new ImageRequest { Prompts = ["a star"], Seed = 5, Steps = 2, Width = 16, Height = 16 };
         using var fromFolder = TextToImagePipeline.Open(folder);
         using var fromFile = TextToImagePipeline.Open(bare, configFolder: folder);

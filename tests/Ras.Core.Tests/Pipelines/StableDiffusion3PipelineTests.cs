@@ -3,8 +3,10 @@ using Ras.IO.Images;
 using Ras.Pipelines;
 using Ras.Pipelines.SD3;
 using Ras.RegionAdaptive;
+using Ras.Sampling;
 using Ras.Tests.TestSupport;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace Ras.Tests.Pipelines;
 
@@ -13,13 +15,7 @@ namespace Ras.Tests.Pipelines;
 public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TempDirectory temp = new();
-    private readonly string folder = TinyPipelines.WriteSd3Pipeline(Path.Combine(Path.GetTempPath(), $"ras-sd3-{Guid.NewGuid():N}"), Spiece());
-
-    private static string? Spiece()
-    {
-        string spiece = Path.Combine(RepositoryPaths.FixturesRoot, "tokenizers", "t5_spm", "test_sentencepiece.model");
-        return File.Exists(spiece) ? spiece : null;
-    }
+    private readonly string folder = TinyPipelines.WriteSd3Pipeline(Path.Combine(Path.GetTempPath(), $"ras-sd3-{Guid.NewGuid():N}"), withT5: true);
 
     public void Dispose()
     {
@@ -36,7 +32,7 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
     public async Task Text_to_image_is_deterministic_and_reports_every_stage()
     {
         using var pipeline = StableDiffusion3Pipeline.Open(folder);
-        Assert.True(pipeline.HasT5, "the fixture's SentencePiece model should give the tiny pipeline a T5 tower");
+        Assert.True(pipeline.HasT5, "the tiny pipeline should have a T5 tower");
         var reports = new List<GenerationProgress>();
         ImageGeneration first = await pipeline.GenerateAsync(Request(), new SynchronousRecorder(reports));
         ImageGeneration second = await pipeline.GenerateAsync(Request());
@@ -61,6 +57,24 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
         ImageGeneration noT5 = await pipeline.GenerateAsync(Request() with { Extras = new SD3Extras { SkipT5 = true } });
         Assert.Equal(new SD3Extras { SkipT5 = true }, noT5.Settings.Extras);
         Assert.NotEqual(baseline, noT5.Images[0]);
+    }
+
+    [Fact]
+    public void Without_t5_the_text_is_the_clip_rows_then_77_zero_rows_of_the_joint_width()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        int width = pipeline.TransformerConfig.JointAttentionDim;
+        using var withT5 = (SD3Conditioning)pipeline.EncodePrompts(Request() with { Extras = new SD3Extras { MaxSequenceLength = 16 } });
+        using var noT5 = (SD3Conditioning)pipeline.EncodePrompts(Request() with { Extras = new SD3Extras { MaxSequenceLength = 16, SkipT5 = true } });
+        using var scope = NewDisposeScope();
+
+        // As diffusers without text_encoder_3: zeros [B, 77, joint_attention_dim], 77 whatever max_sequence_length says.
+        Assert.Equal([2, 77 + 16, width], withT5.EncoderHiddenStates.shape);
+        Assert.Equal([2, 77 + 77, width], noT5.EncoderHiddenStates.shape);
+        Assert.True(TensorAssert.Same(withT5.EncoderHiddenStates.narrow(1, 0, 77), noT5.EncoderHiddenStates.narrow(1, 0, 77)), "the CLIP rows do not depend on T5");
+        Assert.True(TensorAssert.Same(zeros(2, 77, width), noT5.EncoderHiddenStates.narrow(1, 77, 77)), "T5's place holds zeros");
+        Assert.False(TensorAssert.Same(zeros(2, 16, width), withT5.EncoderHiddenStates.narrow(1, 77, 16)), "T5 rows should not be zeros");
+        Assert.True(TensorAssert.Same(withT5.PooledProjections, noT5.PooledProjections), "pooled is CLIP's alone");
     }
 
     [Fact]

@@ -10,8 +10,9 @@ namespace Ras.Tests.TestSupport;
 
 /// <summary>
 /// A complete diffusers-layout <c>LuminaText2ImgPipeline</c> folder with tiny random weights and the real file, key and
-/// config names: Gemma (3 layers, GQA) over the fixture's SentencePiece BPE stand-in, an 8× VAE with quant convs and no
-/// shift factor (as Lumina's SDXL VAE), and a 2-layer Next-DiT whose trained size is 128 px (64 tokens).
+/// config names: Gemma (3 layers, GQA) over a small Gemma-like SentencePiece BPE model (<see cref="StandInSentencePiece"/>;
+/// no fixture is read), an 8× VAE with quant convs and no shift factor (as Lumina's SDXL VAE), and a 2-layer Next-DiT
+/// whose trained size is 128 px (64 tokens).
 /// </summary>
 public static class TinyLuminaPipelines
 {
@@ -25,8 +26,6 @@ public static class TinyLuminaPipelines
         InChannels = 3, OutChannels = 3, LatentChannels = 4, BlockOutChannels = [32, 32, 32, 32], LayersPerBlock = 1, NormNumGroups = 32,
         ScalingFactor = 0.13025, ShiftFactor = 0, UseQuantConv = true, UsePostQuantConv = true,
     };
-
-    public static string SentencePieceModel => Path.Combine(RepositoryPaths.FixturesRoot, "tokenizers", "gemma_spm", "test_sentencepiece_bpe.model");
 
     /// <summary>Writes the pipeline into <paramref name="folder"/> and returns it.</summary>
     public static string Write(string folder)
@@ -45,7 +44,7 @@ public static class TinyLuminaPipelines
 
         string tokenizer = Path.Combine(folder, "tokenizer");
         Directory.CreateDirectory(tokenizer);
-        File.Copy(SentencePieceModel, Path.Combine(tokenizer, "tokenizer.model"));
+        File.WriteAllBytes(Path.Combine(tokenizer, "tokenizer.model"), StandInSentencePiece.GemmaLikeBpe());
         Json(Path.Combine(tokenizer, "tokenizer_config.json"), new Dictionary<string, object>
         {
             ["tokenizer_class"] = "GemmaTokenizer", ["bos_token"] = "<s>", ["eos_token"] = "</s>", ["unk_token"] = "<unk>", ["pad_token"] = "<unk>",

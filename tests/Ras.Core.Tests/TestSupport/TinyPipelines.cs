@@ -12,8 +12,9 @@ namespace Ras.Tests.TestSupport;
 
 /// <summary>
 /// A complete diffusers-layout SD3 pipeline folder with tiny random weights and the real file, key and config
-/// names: two CLIP towers with a byte-level vocabulary (no merges), optionally T5 with the fixture's SentencePiece
-/// model, a 2× VAE and the tiny transformer. Generates 32×32 images in well under a second per step.
+/// names: two CLIP towers with a byte-level vocabulary (no merges), optionally T5 with a small T5-like SentencePiece
+/// model (<see cref="StandInSentencePiece"/>; no fixture is read), a 2× VAE and the tiny transformer. Generates 32×32
+/// images in well under a second per step.
 /// </summary>
 public static class TinyPipelines
 {
@@ -35,8 +36,12 @@ public static class TinyPipelines
         ScalingFactor = 1.5, ShiftFactor = 0.1, UseQuantConv = false, UsePostQuantConv = false,
     };
 
-    /// <summary>Writes the pipeline into <paramref name="folder"/>; <paramref name="spieceModel"/> adds T5 (<c>text_encoder_3</c>, <c>tokenizer_3</c>).</summary>
-    public static string WriteSd3Pipeline(string folder, string? spieceModel = null)
+    /// <summary>
+    /// Writes the pipeline into <paramref name="folder"/>; <paramref name="withT5"/> adds T5 (<c>text_encoder_3</c>,
+    /// <c>tokenizer_3</c>). <paramref name="identityClipLProjection"/> gives CLIP-L an identity <c>text_projection</c>
+    /// (<c>projection_dim</c> = hidden size), what a Stability single file without CLIP-L's projection means.
+    /// </summary>
+    public static string WriteSd3Pipeline(string folder, bool withT5 = false, bool identityClipLProjection = false)
     {
         var components = new Dictionary<string, object>
         {
@@ -50,7 +55,7 @@ public static class TinyPipelines
             ["tokenizer"] = new[] { "transformers", "CLIPTokenizer" },
             ["tokenizer_2"] = new[] { "transformers", "CLIPTokenizer" },
         };
-        if (spieceModel is not null)
+        if (withT5)
         {
             components["text_encoder_3"] = new[] { "transformers", "T5EncoderModel" };
             components["tokenizer_3"] = new[] { "transformers", "T5TokenizerFast" };
@@ -61,24 +66,34 @@ public static class TinyPipelines
         int vocabSize = WriteClipTokenizer(Path.Combine(folder, "tokenizer"), "<|endoftext|>");
         WriteClipTokenizer(Path.Combine(folder, "tokenizer_2"), "!");
 
-        SD3TransformerConfig transformer = TransformerConfig;
+        int clipLProjection = identityClipLProjection ? ClipLHidden : ClipLProjection;
+        SD3TransformerConfig transformer = TransformerConfig with { PooledProjectionDim = clipLProjection + ClipGProjection };
         Write(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => TinyModels.Model(transformer));
         Json(Path.Combine(folder, "scheduler", "scheduler_config.json"), new Dictionary<string, object>
         {
             ["_class_name"] = FlowMatchEulerDiscreteSchedulerConfig.ClassName, ["num_train_timesteps"] = 1000, ["shift"] = 3.0,
         });
         Write(folder, "vae", VaeJson(), "diffusion_pytorch_model.safetensors", () => Seeded(4, () => new AutoencoderKL(VaeConfig)));
-        Write(folder, "text_encoder", ClipJson(vocabSize, ClipLHidden, 2, ClipLProjection, "quick_gelu"), "model.safetensors",
-            () => Seeded(5, () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json")))));
+        Write(folder, "text_encoder", ClipJson(vocabSize, ClipLHidden, 2, clipLProjection, "quick_gelu"), "model.safetensors", () =>
+        {
+            var clipL = Seeded(5, () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json"))));
+            if (identityClipLProjection)
+            {
+                using var noGrad = no_grad();
+                clipL.state_dict()["text_projection.weight"].copy_(eye(ClipLHidden));
+            }
+
+            return clipL;
+        });
         Write(folder, "text_encoder_2", ClipJson(vocabSize, ClipGHidden, 3, ClipGProjection, "gelu"), "model.safetensors",
             () => Seeded(6, () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder_2", "config.json")))));
-        if (spieceModel is not null)
+        if (withT5)
         {
             Directory.CreateDirectory(Path.Combine(folder, "tokenizer_3"));
-            File.Copy(spieceModel, Path.Combine(folder, "tokenizer_3", "spiece.model"));
+            File.WriteAllBytes(Path.Combine(folder, "tokenizer_3", "spiece.model"), StandInSentencePiece.T5LikeUnigram());
             Json(Path.Combine(folder, "tokenizer_3", "tokenizer_config.json"), new Dictionary<string, object>
             {
-                ["tokenizer_class"] = "T5Tokenizer", ["eos_token"] = "</s>", ["pad_token"] = "<unk>", ["model_max_length"] = 512,
+                ["tokenizer_class"] = "T5Tokenizer", ["eos_token"] = "</s>", ["pad_token"] = "<pad>", ["unk_token"] = "<unk>", ["model_max_length"] = 512,
             });
             Write(folder, "text_encoder_3", T5Json(), "model.safetensors",
                 () => Seeded(7, () => new T5EncoderModel(T5Config.Load(Path.Combine(folder, "text_encoder_3", "config.json")))));

@@ -7,24 +7,26 @@ using static Ras.Tests.Tokenizers.TokenizerFixtureFiles;
 
 namespace Ras.Tests.Tokenizers;
 
-/// <summary>SD3's two CLIP tokenizers against transformers' slow <c>CLIPTokenizer</c> (ftfy absent), case by case.</summary>
+/// <summary>
+/// SD3's two CLIP tokenizers against transformers' slow <c>CLIPTokenizer</c> (ftfy absent), case by case. A
+/// <c>tokenizers/</c> case folder is a CLIP one when its <c>cases.json</c> has <c>tokenizers</c>: the tokenizer names,
+/// whose folders <c>files</c> gives.
+/// </summary>
 [Trait("Category", "Fixtures")]
-public sealed class ClipTokenizerFixtureTests
+public sealed class ClipTokenizerFixtureTests : IDisposable
 {
-    [Fact]
-    public void Real_clip_vocabulary_reproduces_every_case_for_both_sd3_tokenizers()
+    private readonly TempDirectory temp = new();
+
+    public void Dispose() => temp.Dispose();
+
+    [FixtureCases("tokenizers", Requires = "tokenizers")]
+    public void Every_case_reproduces_each_tokenizer(string caseName)
     {
-        string fixture = Folder("tokenizers", "clip_bpe");
-        using var temp = new TempDirectory();
-        var tokenizers = new Dictionary<string, CLIPTokenizer>
-        {
-            ["tokenizer"] = CLIPTokenizer.FromFolder(Expand(Path.Combine(fixture, "tokenizer"), temp)),
-            ["tokenizer_2"] = CLIPTokenizer.FromFolder(Expand(Path.Combine(fixture, "tokenizer_2"), temp)),
-        };
-        using JsonDocument cases = Cases(fixture);
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        Dictionary<string, CLIPTokenizer> tokenizers = Tokenizers(fixture);
         var failures = new List<string>();
         int count = 0;
-        foreach (JsonElement c in cases.RootElement.GetProperty("cases").EnumerateArray())
+        foreach (JsonElement c in fixture.Json.GetProperty("cases").EnumerateArray())
         {
             string name = c.GetProperty("name").GetString()!, text = c.GetProperty("text").GetString()!;
             Check(failures, $"{name} cleaned_text", c.GetProperty("cleaned_text").GetString(), ClipTextCleaner.Clean(text));
@@ -48,21 +50,30 @@ public sealed class ClipTokenizerFixtureTests
         AssertNoFailures(count, failures);
     }
 
-    [Fact]
-    public void Special_ids_come_from_the_folder_files()
+    [FixtureCases("tokenizers", Requires = "tokenizers")]
+    public void Special_ids_come_from_the_folder_files(string caseName)
     {
-        string fixture = Folder("tokenizers", "clip_bpe");
-        using var temp = new TempDirectory();
-        using JsonDocument cases = Cases(fixture);
-        foreach (string which in new[] { "tokenizer", "tokenizer_2" })
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        Dictionary<string, CLIPTokenizer> tokenizers = Tokenizers(fixture);
+        Assert.NotEmpty(tokenizers);
+        foreach ((string which, CLIPTokenizer tokenizer) in tokenizers)
         {
-            var tokenizer = CLIPTokenizer.FromFolder(Expand(Path.Combine(fixture, which), temp));
-            JsonElement expected = cases.RootElement.GetProperty("tokenizers").GetProperty(which);
+            JsonElement expected = fixture.Json.GetProperty("tokenizers").GetProperty(which);
             Assert.Equal(expected.GetProperty("pad_token_id").GetInt32(), tokenizer.PadTokenId);
             Assert.Equal(expected.GetProperty("bos_token_id").GetInt32(), tokenizer.BosTokenId);
             Assert.Equal(expected.GetProperty("eos_token_id").GetInt32(), tokenizer.EosTokenId);
             Assert.Equal(expected.GetProperty("unk_token_id").GetInt32(), tokenizer.UnknownTokenId);
         }
+    }
+
+    /// <summary>Each tokenizer the case names (<c>tokenizers</c>), read from its folder (<c>files</c>) with the vocabulary expanded.</summary>
+    private Dictionary<string, CLIPTokenizer> Tokenizers(FixtureCase fixture)
+    {
+        JsonElement files = fixture.Json.GetProperty("files");
+        return fixture.Json.GetProperty("tokenizers").EnumerateObject().ToDictionary(
+            t => t.Name,
+            t => CLIPTokenizer.FromFolder(Expand(fixture.PathOf(files.GetProperty(t.Name).GetString()!.TrimEnd('/')), temp)),
+            StringComparer.Ordinal);
     }
 
     /// <summary><c>clip/tokenizer_tiny_bpe</c>: a self-made vocabulary whose specials are not CLIP's ids, so nothing can be hard-coded.</summary>

@@ -1,8 +1,11 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Ras.Tokenizers;
 using Ras.Tokenizers.Gemma;
 using Ras.Tokenizers.SentencePiece;
+using Ras.Tests.Fixtures;
 using Ras.Tests.TestSupport;
+using Xunit.Sdk;
 using static Ras.Tests.Tokenizers.TokenizerFixtureFiles;
 
 namespace Ras.Tests.Tokenizers;
@@ -10,59 +13,56 @@ namespace Ras.Tests.Tokenizers;
 /// <summary>
 /// The SentencePiece BPE model against sentencepiece 0.1.97, and <see cref="GemmaTokenizer"/> against transformers'
 /// slow <c>GemmaTokenizer</c> called as Lumina calls it (<c>tokenizers/gemma_spm</c>, a small BPE stand-in for Gemma's).
+/// A <c>tokenizers/</c> case folder is a Gemma one when its <c>cases.json</c> has <c>model_info</c>: the model files
+/// and their settings. The BPE model is the one whose <c>model_type</c> is BPE, the byte-fallback one the one with
+/// <c>byte_fallback</c>; the tokenizer's arguments are those its <c>tokenizer</c> entry states.
 /// </summary>
 [Trait("Category", "Fixtures")]
 public sealed class GemmaTokenizerFixtureTests : IDisposable
 {
-    private const string BpeModel = "test_sentencepiece_bpe.model";
-    private const string ByteFallbackModel = "test_sentencepiece_with_bytefallback.model";
+    /// <summary>The folder's optional table of the BPE model's pieces (<c>[piece, score, type]</c> in id order; see the fixture README).</summary>
+    private const string BpePiecesTable = "pieces_bpe.json";
 
     private readonly TempDirectory temp = new();
-    private readonly string fixture = Folder("tokenizers", "gemma_spm");
 
     public void Dispose() => temp.Dispose();
 
-    [Fact]
-    public void Bpe_model_proto_matches_the_stored_pieces_and_settings()
+    [FixtureCases("tokenizers", Requires = "model_info")]
+    public void Model_protos_match_the_stated_settings_and_piece_table(string caseName)
     {
-        var model = SentencePieceModel.Load(Path.Combine(fixture, BpeModel));
-        using JsonDocument pieces = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixture, "pieces_bpe.json")));
-        JsonElement[] expected = pieces.RootElement.EnumerateArray().ToArray();
-        Assert.Equal(expected.Length, model.Pieces.Count);
-        for (int id = 0; id < expected.Length; id++)
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        JsonProperty[] models = fixture.Json.GetProperty("model_info").EnumerateObject().ToArray();
+        Assert.NotEmpty(models);
+        foreach (JsonProperty entry in models)
         {
-            JsonElement[] row = expected[id].EnumerateArray().ToArray();
-            SentencePieceEntry actual = model.Pieces[id];
-            Assert.Equal(row[0].GetString(), actual.Piece);
-            Assert.Equal(row[1].GetSingle(), actual.Score);
-            Assert.Equal(row[2].GetString(), actual.Type.ToString().ToUpperInvariant());
+            var model = SentencePieceModel.Load(fixture.PathOf(entry.Name));
+            JsonElement info = entry.Value;
+            Assert.Equal(info.GetProperty("model_type").GetString(), model.ModelType.ToString().ToUpperInvariant());
+            Assert.Equal(info.GetProperty("vocab_size").GetInt32(), model.Pieces.Count);
+            Assert.Equal(info.GetProperty("unk_id").GetInt32(), model.UnknownId);
+            Assert.Equal(info.GetProperty("bos_id").GetInt32(), model.BosId);
+            Assert.Equal(info.GetProperty("eos_id").GetInt32(), model.EosId);
+            Assert.Equal(info.GetProperty("pad_id").GetInt32(), model.PadId);
+            Assert.Equal(info.GetProperty("byte_fallback").GetBoolean(), model.ByteFallback);
         }
 
-        using JsonDocument cases = Cases(fixture);
-        JsonElement info = cases.RootElement.GetProperty("model_info").GetProperty(BpeModel);
-        Assert.Equal(info.GetProperty("model_type").GetString(), model.ModelType.ToString().ToUpperInvariant());
-        Assert.Equal(info.GetProperty("vocab_size").GetInt32(), model.Pieces.Count);
-        Assert.Equal(info.GetProperty("unk_id").GetInt32(), model.UnknownId);
-        Assert.Equal(info.GetProperty("bos_id").GetInt32(), model.BosId);
-        Assert.Equal(info.GetProperty("eos_id").GetInt32(), model.EosId);
-        Assert.Equal(info.GetProperty("pad_id").GetInt32(), model.PadId);
-        Assert.Equal(info.GetProperty("byte_fallback").GetBoolean(), model.ByteFallback);
+        if (File.Exists(fixture.PathOf(BpePiecesTable)))
+        {
+            using JsonDocument pieces = JsonDocument.Parse(File.ReadAllBytes(fixture.PathOf(BpePiecesTable)));
+            AssertPieces(pieces.RootElement, SentencePieceModel.Load(ModelFile(fixture, info => info.GetProperty("model_type").GetString() == "BPE")));
+        }
     }
 
-    [Fact]
-    public void Every_case_reproduces_sentencepiece_transformers_and_the_lumina_prompt_call()
+    [FixtureCases("tokenizers", Requires = "model_info")]
+    public void Every_case_reproduces_sentencepiece_transformers_and_the_lumina_prompt_call(string caseName)
     {
-        var bpe = SentencePieceModel.Load(Path.Combine(fixture, BpeModel));
-        var byteFallback = SentencePieceModel.Load(Path.Combine(fixture, ByteFallbackModel));
-        var tokenizers = new Dictionary<string, GemmaTokenizer>
-        {
-            ["left"] = GemmaTokenizer.FromFolder(TokenizerFolder("left")),
-            ["right"] = GemmaTokenizer.FromFolder(TokenizerFolder("right")),
-        };
-        using JsonDocument cases = Cases(fixture);
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        var bpe = SentencePieceModel.Load(ModelFile(fixture, info => info.GetProperty("model_type").GetString() == "BPE"));
+        var byteFallback = SentencePieceModel.Load(ModelFile(fixture, info => info.GetProperty("byte_fallback").GetBoolean()));
+        Dictionary<string, GemmaTokenizer> tokenizers = Tokenizers(fixture);
         var failures = new List<string>();
         int count = 0;
-        foreach (JsonElement c in cases.RootElement.GetProperty("cases").EnumerateArray())
+        foreach (JsonElement c in fixture.Json.GetProperty("cases").EnumerateArray())
         {
             count++;
             string name = c.GetProperty("name").GetString()!, text = c.GetProperty("text").GetString()!;
@@ -97,18 +97,14 @@ public sealed class GemmaTokenizerFixtureTests : IDisposable
         AssertNoFailures(count, failures);
     }
 
-    [Fact]
-    public void Every_negative_case_reproduces_the_max_length_call_on_both_sides()
+    [FixtureCases("tokenizers", Requires = "model_info")]
+    public void Every_negative_case_reproduces_the_max_length_call_on_both_sides(string caseName)
     {
-        var tokenizers = new Dictionary<string, GemmaTokenizer>
-        {
-            ["left"] = GemmaTokenizer.FromFolder(TokenizerFolder("left")),
-            ["right"] = GemmaTokenizer.FromFolder(TokenizerFolder("right")),
-        };
-        using JsonDocument cases = Cases(fixture);
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        Dictionary<string, GemmaTokenizer> tokenizers = Tokenizers(fixture);
         var failures = new List<string>();
         int count = 0;
-        foreach (JsonElement c in cases.RootElement.GetProperty("negative_cases").EnumerateArray())
+        foreach (JsonElement c in fixture.Json.GetProperty("negative_cases").EnumerateArray())
         {
             count++;
             string name = c.GetProperty("name").GetString()!, text = c.GetProperty("text").GetString()!;
@@ -124,14 +120,17 @@ public sealed class GemmaTokenizerFixtureTests : IDisposable
         AssertNoFailures(count, failures);
     }
 
-    [Fact]
-    public void Batch_rows_share_the_longest_length_rounded_to_eight()
+    /// <summary>The shortest and the longest untruncated prompt of the case, batched: both rows take the longer one's length.</summary>
+    [FixtureCases("tokenizers", Requires = "model_info")]
+    public void Batch_rows_share_the_longest_length_rounded_to_eight(string caseName)
     {
-        var tokenizer = GemmaTokenizer.FromFolder(TokenizerFolder("left"));
-        using JsonDocument cases = Cases(fixture);
-        JsonElement[] all = cases.RootElement.GetProperty("cases").EnumerateArray().ToArray();
-        JsonElement shortCase = all.First(c => c.GetProperty("prompt_length").GetInt32() == 8);
-        JsonElement longCase = all.First(c => c.GetProperty("prompt_length").GetInt32() > 16 && !c.GetProperty("truncation_warning").GetBoolean());
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        GemmaTokenizer tokenizer = Tokenizers(fixture)["left"];
+        JsonElement[] untruncated = fixture.Json.GetProperty("cases").EnumerateArray()
+            .Where(c => !c.GetProperty("truncation_warning").GetBoolean())
+            .OrderBy(c => c.GetProperty("prompt_length").GetInt32()).ToArray();
+        Assert.True(untruncated.Length >= 2, "the case needs two untruncated prompts");
+        JsonElement shortCase = untruncated[0], longCase = untruncated[^1];
         int length = longCase.GetProperty("prompt_length").GetInt32();
         IReadOnlyList<GemmaTokenizedPrompt> batch = tokenizer.EncodeBatch(
             [shortCase.GetProperty("lumina_text").GetString()!, longCase.GetProperty("lumina_text").GetString()!]);
@@ -143,16 +142,45 @@ public sealed class GemmaTokenizerFixtureTests : IDisposable
         Assert.Equal([.. Enumerable.Repeat(0, length - shortIds.Length), .. Enumerable.Repeat(1, shortIds.Length)], batch[0].AttentionMask);
     }
 
-    /// <summary>A tokenizer folder for the BPE stand-in, configured as the fixture's transformers tokenizer was.</summary>
-    private string TokenizerFolder(string paddingSide)
+    /// <summary>The one model file of <c>model_info</c> that <paramref name="select"/> picks.</summary>
+    private static string ModelFile(FixtureCase fixture, Func<JsonElement, bool> select)
     {
-        string folder = temp.File(paddingSide);
-        Directory.CreateDirectory(folder);
-        File.Copy(Path.Combine(fixture, BpeModel), Path.Combine(folder, "tokenizer.model"));
-        File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), $$"""
-            {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>",
-             "add_bos_token": true, "add_eos_token": false, "padding_side": "{{paddingSide}}", "tokenizer_class": "GemmaTokenizer"}
-            """);
-        return folder;
+        string[] files = fixture.Json.GetProperty("model_info").EnumerateObject().Where(e => select(e.Value)).Select(e => e.Name).ToArray();
+        return files.Length == 1 ? fixture.PathOf(files[0]) : throw new XunitException($"{fixture.Directory}: expected one such model in model_info, found {files.Length}");
+    }
+
+    /// <summary>
+    /// The case's tokenizer for each padding side, configured from its <c>tokenizer</c> entry (the transformers call:
+    /// <c>vocab_file</c>, the special tokens and the <c>add_*_token</c> flags).
+    /// </summary>
+    private Dictionary<string, GemmaTokenizer> Tokenizers(FixtureCase fixture)
+    {
+        string call = fixture.Json.GetProperty("tokenizer").GetString()!;
+        string Argument(string name) => Regex.Match(call, $@"\b{name}=(?:'([^']*)'|([^,)\s]+))") is { Success: true } m
+            ? (m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value)
+            : throw new XunitException($"{fixture.Directory}: the tokenizer entry states no {name}: {call}");
+        bool Flag(string name) => Argument(name) switch
+        {
+            "True" => true,
+            "False" => false,
+            var other => throw new XunitException($"{fixture.Directory}: {name}={other} is not a Python bool"),
+        };
+
+        var config = new Dictionary<string, object>
+        {
+            ["tokenizer_class"] = "GemmaTokenizer",
+            ["bos_token"] = Argument("bos_token"), ["eos_token"] = Argument("eos_token"),
+            ["unk_token"] = Argument("unk_token"), ["pad_token"] = Argument("pad_token"),
+            ["add_bos_token"] = Flag("add_bos_token"), ["add_eos_token"] = Flag("add_eos_token"),
+        };
+        string model = fixture.PathOf(Argument("vocab_file"));
+        return new[] { "left", "right" }.ToDictionary(side => side, side =>
+        {
+            string folder = temp.File(side);
+            Directory.CreateDirectory(folder);
+            File.Copy(model, Path.Combine(folder, "tokenizer.model"), overwrite: true);
+            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), JsonSerializer.Serialize(new Dictionary<string, object>(config) { ["padding_side"] = side }));
+            return GemmaTokenizer.FromFolder(folder);
+        }, StringComparer.Ordinal);
     }
 }

@@ -2,46 +2,49 @@ using System.Text.Json;
 using Ras.Tokenizers;
 using Ras.Tokenizers.SentencePiece;
 using Ras.Tokenizers.T5;
+using Ras.Tests.Fixtures;
 using static Ras.Tests.Tokenizers.TokenizerFixtureFiles;
 
 namespace Ras.Tests.Tokenizers;
 
-/// <summary>The SentencePiece unigram model against sentencepiece 0.1.97, and the T5 call convention on top.</summary>
+/// <summary>
+/// The SentencePiece unigram model against sentencepiece 0.1.97, and the T5 call convention on top. A
+/// <c>tokenizers/</c> case folder is a T5 one when its <c>cases.json</c> has <c>t5_convention</c>; the model file and
+/// its settings come from <c>model</c>.
+/// </summary>
 [Trait("Category", "Fixtures")]
 public sealed class T5TokenizerFixtureTests
 {
-    [Fact]
-    public void Model_proto_pieces_match_the_stored_table()
-    {
-        string fixture = Folder("tokenizers", "t5_spm");
-        using JsonDocument cases = Cases(fixture);
-        var model = SentencePieceModel.Load(Path.Combine(fixture, cases.RootElement.GetProperty("model").GetProperty("file").GetString()!));
-        using JsonDocument pieces = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(fixture, "pieces.json")));
-        JsonElement[] expected = pieces.RootElement.GetProperty("pieces").EnumerateArray().ToArray();
-        Assert.Equal(expected.Length, model.Pieces.Count);
-        for (int id = 0; id < expected.Length; id++)
-        {
-            JsonElement[] row = expected[id].EnumerateArray().ToArray();
-            SentencePieceEntry actual = model.Pieces[id];
-            Assert.Equal(row[0].GetString(), actual.Piece);
-            Assert.Equal(row[1].GetSingle(), actual.Score);
-            Assert.Equal(row[2].GetString(), actual.Type.ToString().ToUpperInvariant());
-        }
+    /// <summary>The folder's optional table of every piece (<c>[piece, score, type]</c> in id order; see the fixture README).</summary>
+    private const string PiecesTable = "pieces.json";
 
-        JsonElement info = cases.RootElement.GetProperty("model");
+    [FixtureCases("tokenizers", Requires = "t5_convention")]
+    public void Model_proto_matches_the_stated_settings_and_piece_table(string caseName)
+    {
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        JsonElement info = fixture.Json.GetProperty("model");
+        var model = SentencePieceModel.Load(fixture.PathOf(info.GetProperty("file").GetString()!));
+        Assert.Equal(info.GetProperty("model_type").GetString(), model.ModelType.ToString().ToUpperInvariant());
+        Assert.Equal(info.GetProperty("vocab_size").GetInt32(), model.Pieces.Count);
         Assert.Equal(info.GetProperty("unk_id").GetInt32(), model.UnknownId);
         Assert.Equal(info.GetProperty("eos_id").GetInt32(), model.EosId);
         Assert.Equal(info.GetProperty("bos_id").GetInt32(), model.BosId);
         Assert.Equal(info.GetProperty("pad_id").GetInt32(), model.PadId);
+        Assert.Equal(info.GetProperty("byte_fallback").GetBoolean(), model.ByteFallback);
+
+        if (File.Exists(fixture.PathOf(PiecesTable)))
+        {
+            using JsonDocument pieces = JsonDocument.Parse(File.ReadAllBytes(fixture.PathOf(PiecesTable)));
+            AssertPieces(pieces.RootElement.GetProperty("pieces"), model);
+        }
     }
 
-    [Fact]
-    public void Every_case_reproduces_sentencepiece_and_the_t5_convention()
+    [FixtureCases("tokenizers", Requires = "t5_convention")]
+    public void Every_case_reproduces_sentencepiece_and_the_t5_convention(string caseName)
     {
-        string fixture = Folder("tokenizers", "t5_spm");
-        using JsonDocument cases = Cases(fixture);
-        JsonElement root = cases.RootElement;
-        var model = SentencePieceModel.Load(Path.Combine(fixture, root.GetProperty("model").GetProperty("file").GetString()!));
+        using var fixture = FixtureCase.Open("tokenizers", caseName);
+        JsonElement root = fixture.Json;
+        var model = SentencePieceModel.Load(fixture.PathOf(root.GetProperty("model").GetProperty("file").GetString()!));
         JsonElement convention = root.GetProperty("t5_convention");
         var tokenizer = new T5Tokenizer(model, convention.GetProperty("eos_id").GetInt32(), convention.GetProperty("pad_id").GetInt32());
         int[] lengths = Ints(convention.GetProperty("max_lengths"));

@@ -1,21 +1,13 @@
 using System.IO.Compression;
 using System.Text.Json;
 using Ras.Tests.TestSupport;
-using Xunit.Sdk;
+using Ras.Tokenizers.SentencePiece;
 
 namespace Ras.Tests.Tokenizers;
 
 /// <summary>Reads the tokenizer fixtures in place; gzipped vocabularies are expanded into a temp folder, never beside the fixture.</summary>
 internal static class TokenizerFixtureFiles
 {
-    public static string Folder(string family, string name)
-    {
-        string folder = Path.Combine(RepositoryPaths.FixturesRoot, family, name);
-        return Directory.Exists(folder) ? folder : throw new XunitException($"fixture folder '{folder}' does not exist");
-    }
-
-    public static JsonDocument Cases(string folder) => JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, "cases.json")));
-
     /// <summary>A copy of a HF tokenizer folder in <paramref name="temp"/> with every <c>*.gz</c> decompressed.</summary>
     public static string Expand(string source, TempDirectory temp)
     {
@@ -36,6 +28,21 @@ internal static class TokenizerFixtureFiles
         }
 
         return target;
+    }
+
+    /// <summary>A piece table (<c>[piece, score, type]</c> rows in id order) against a loaded model, piece by piece.</summary>
+    public static void AssertPieces(JsonElement table, SentencePieceModel model)
+    {
+        JsonElement[] expected = table.EnumerateArray().ToArray();
+        Assert.Equal(expected.Length, model.Pieces.Count);
+        for (int id = 0; id < expected.Length; id++)
+        {
+            JsonElement[] row = expected[id].EnumerateArray().ToArray();
+            SentencePieceEntry actual = model.Pieces[id];
+            Assert.Equal(row[0].GetString(), actual.Piece);
+            Assert.Equal(row[1].GetSingle(), actual.Score);
+            Assert.Equal(row[2].GetString(), actual.Type.ToString().ToUpperInvariant());
+        }
     }
 
     public static int[] Ints(JsonElement array) => array.EnumerateArray().Select(e => e.GetInt32()).ToArray();

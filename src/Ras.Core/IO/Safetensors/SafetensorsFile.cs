@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 using Ras.Native;
 using Ras.Errors;
 using TorchSharp;
@@ -49,11 +50,18 @@ public sealed unsafe class SafetensorsFile : IDisposable
         long length;
         try
         {
-            length = new FileInfo(path).Length;
+            // The length of what the path resolves to: FileInfo.Length of a symbolic link is the link's own size
+            // (the Hugging Face cache links every snapshot file to a blob).
+            using SafeFileHandle handle = File.OpenHandle(path);
+            length = RandomAccess.GetLength(handle);
         }
-        catch (FileNotFoundException e)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new SafetensorsException(path, null, "file not found", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SafetensorsException(path, null, $"cannot open ({e.Message})", e);
         }
 
         if (length < 8)

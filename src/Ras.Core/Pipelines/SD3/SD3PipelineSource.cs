@@ -18,8 +18,9 @@ namespace Ras.Pipelines.SD3;
 /// configs come from <c>--config DIR</c> (a diffusers folder of the same family, like diffusers'
 /// <c>from_single_file(config=…)</c>) or are inferred from tensor shapes and the family's standard settings;
 /// tokenizer files must come from the config folder, and components the file lacks (e.g. <c>sd3_medium.safetensors</c>
-/// has no text encoders) are loaded from the config folder's weights. Components are loaded on demand, so a caller can free
-/// each one when its stage is done.
+/// has no text encoders) are loaded from the config folder's weights. A single file's CLIP-L without
+/// <c>text_projection.weight</c> (Stability's <c>sd3_medium_incl_clips*</c>) gets the identity, as diffusers' single-file
+/// loader. Components are loaded on demand, so a caller can free each one when its stage is done.
 /// </summary>
 public sealed class SD3PipelineSource : IDisposable
 {
@@ -32,6 +33,7 @@ public sealed class SD3PipelineSource : IDisposable
     private const string ClipLPrefix = "text_encoders.clip_l.transformer.";
     private const string ClipGPrefix = "text_encoders.clip_g.transformer.";
     private const string T5Prefix = "text_encoders.t5xxl.transformer.";
+    private const string ProjectionKey = "text_projection.weight";
     private readonly TensorStore? singleFile;
 
     private SD3PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage)
@@ -249,8 +251,23 @@ public sealed class SD3PipelineSource : IDisposable
                 : throw new RasInputException($"{Path}: this single file has no {component} ({prefix}*); pass --config DIR with a diffusers SD3 folder that has {component}/ weights, or use a file that bundles the text encoders");
         }
 
-        CLIPTextConfig config = ConfigPath(component, "config.json") is string path ? CLIPTextConfig.Load(path) : InferClip(prefix, standard);
-        var source = MappedTensorSource.WithoutPrefix(singleFile, prefix);
+        string? configPath = ConfigPath(component, "config.json");
+        CLIPTextConfig config = configPath is not null ? CLIPTextConfig.Load(configPath) : InferClip(prefix, standard);
+        ITensorSource source = MappedTensorSource.WithoutPrefix(singleFile, prefix);
+        if (prefix == ClipLPrefix && !source.Contains(ProjectionKey))
+        {
+            // Stability's sd3_medium_incl_clips* files hold no CLIP-L text_projection: SD3 uses CLIP-L's pooled output
+            // unprojected, and diffusers' single-file loader (create_diffusers_clip_model_from_ldm) sets the projection to
+            // eye(hidden_size). CLIP-G, and folders, keep the strict rule: a missing projection is a missing key.
+            if (config.ProjectionDim != config.HiddenSize)
+            {
+                throw new ConfigException(configPath!, "projection_dim",
+                    $"is {config.ProjectionDim}, but {Path} has no {prefix}{ProjectionKey}, which stands for the identity (as diffusers' single-file loader), so it must equal hidden_size {config.HiddenSize}");
+            }
+
+            source = new SupplementedTensorSource(source, new Dictionary<string, SuppliedTensor>(StringComparer.Ordinal) { [ProjectionKey] = SuppliedTensor.Identity(config.HiddenSize) });
+        }
+
         return ModelLoader.Bind(new CLIPTextModelWithProjection(config), m => StateDictBinder.Load(m, source, ignore: CLIPTextModelWithProjection.IsPositionIds), device);
     }
 
@@ -259,7 +276,9 @@ public sealed class SD3PipelineSource : IDisposable
         long[] tokens = singleFile!.ShapeOf(prefix + "text_model.embeddings.token_embedding.weight");
         int layers = singleFile.Keys.Count(k => k.StartsWith(prefix + "text_model.encoder.layers.", StringComparison.Ordinal) && k.EndsWith(".self_attn.q_proj.weight", StringComparison.Ordinal));
         long[] fc1 = singleFile.ShapeOf(prefix + "text_model.encoder.layers.0.mlp.fc1.weight");
-        long[] projection = singleFile.ShapeOf(prefix + "text_projection.weight");
+
+        // Without a projection (CLIP-L in Stability's files) the width is the hidden size: the identity stands in.
+        long[] projection = singleFile.Contains(prefix + ProjectionKey) ? singleFile.ShapeOf(prefix + ProjectionKey) : tokens[1..];
         return standard with
         {
             VocabSize = (int)tokens[0], HiddenSize = (int)tokens[1], NumHiddenLayers = layers, IntermediateSize = (int)fc1[0],

@@ -117,6 +117,17 @@ Assert.True(TensorAssert.Same(expected, actual), name);
     }
 
     [Fact]
+    public void Symbolic_link_opens_as_the_file_it_points_to()
+    {
+        string target = Write("a", new float[] { 1, 2, 3 });
+        string link = temp.File("link.safetensors");
+        File.CreateSymbolicLink(link, target);
+        using var file = SafetensorsFile.Open(link);
+        using Tensor a = file.Read("a");
+        Assert.Equal([1f, 2f, 3f], a.data<float>().ToArray());
+    }
+
+    [Fact]
     public void Copy_into_checks_the_shape()
     {
         using var file = SafetensorsFile.Open(Write("a", new float[] { 1, 2, 3 }));
