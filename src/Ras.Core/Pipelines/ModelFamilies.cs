@@ -1,6 +1,7 @@
 using Ras.Errors;
 using Ras.IO.Checkpoints;
 using Ras.IO.Configs;
+using Ras.Pipelines.Flux;
 using Ras.Pipelines.Lumina;
 using Ras.Pipelines.SD3;
 
@@ -14,7 +15,7 @@ namespace Ras.Pipelines;
 public static class ModelFamilies
 {
     /// <summary>Every family, in the order they are tried for single files.</summary>
-    public static IReadOnlyList<ModelFamily> All { get; } = [SD3Family.Instance, LuminaFamily.Instance, ShapesFamily.Instance];
+    public static IReadOnlyList<ModelFamily> All { get; } = [SD3Family.Instance, FluxFamily.Instance, LuminaFamily.Instance, ShapesFamily.Instance];
 
     /// <summary>Every <c>ras bench --synthetic</c> preset.</summary>
     public static IEnumerable<SyntheticModel> SyntheticModels => All.SelectMany(f => f.SyntheticModels);

@@ -132,20 +132,22 @@ internal sealed class FluxAttention : nn.Module
             queries = rope.Apply(q);                                                        // [B, S, H, Dh]
             using Tensor rotatedK = rope.Apply(k);
             using Tensor flatK = rotatedK.view(batch, rows, heads * headDim);               // [B, S, D]
+            using Tensor textK = flatK.narrow(1, 0, textLength);
+            using Tensor imageK = flatK.narrow(1, textLength, rows - textLength);
+            using Tensor textV = v.narrow(1, 0, textLength);
+            using Tensor imageV = v.narrow(1, textLength, rows - textLength);
             if (routing is null)
             {
-                keys = flatK.alias();
-                values = v.alias();
+                // Keys/values in the RAS cache's order, image rows then text, so a dense step and a RAS refill step compute
+                // bit for bit the same; diffusers puts the text first, which changes only float rounding (attention sums
+                // over keys, and keys and values agree).
+                keys = torch.cat([imageK, textK], 1);                                      // [B, n + L, D]
+                values = torch.cat([imageV, textV], 1);
             }
             else
             {
                 // RAS seam: fresh image rows (rotated with their own positions) refresh this layer's cache; keys/values
-                // then cover all N image tokens followed by the text's: [B, N + L, D]. Attention does not depend on the
-                // key order as long as keys and values agree.
-                using Tensor textK = flatK.narrow(1, 0, textLength);
-                using Tensor imageK = flatK.narrow(1, textLength, rows - textLength);
-                using Tensor textV = v.narrow(1, 0, textLength);
-                using Tensor imageV = v.narrow(1, textLength, rows - textLength);
+                // then cover all N image tokens followed by the text's: [B, N + L, D].
                 (keys, values) = routing.MergeKeyValues(slot, imageK, imageV, textK, textV);
             }
         }

@@ -4,7 +4,8 @@ using Ras.IO.Checkpoints;
 namespace Ras.Models.Vae;
 
 /// <summary>
-/// Reads the original latent-diffusion VAE layout (as in Stability's single files under <c>first_stage_model.</c>:
+/// Reads the original latent-diffusion VAE layout (Stability's single files under <c>first_stage_model.</c>, Black Forest Labs'
+/// <c>ae.safetensors</c> with no prefix:
 /// <c>encoder.down.0.block.0.norm1</c>, <c>mid.attn_1.q</c> as 1×1 convs, decoder blocks numbered bottom-up) as
 /// diffusers <c>AutoencoderKL</c> keys. Mirrors diffusers <c>convert_ldm_vae_checkpoint</c> (loaders/single_file_utils.py).
 /// </summary>
@@ -13,24 +14,25 @@ public static class VaeLdmConverter
     /// <summary>Key prefix of the VAE in Stability single files.</summary>
     public const string Prefix = "first_stage_model.";
 
-    /// <summary>True when <paramref name="source"/> holds an LDM-layout VAE under <see cref="Prefix"/>.</summary>
-    public static bool Matches(ITensorSource source) => source?.Contains(Prefix + "decoder.conv_in.weight") == true;
+    /// <summary>True when <paramref name="source"/> holds an LDM-layout VAE under <paramref name="prefix"/>.</summary>
+    public static bool Matches(ITensorSource source, string prefix = Prefix) => source?.Contains(prefix + "decoder.conv_in.weight") == true;
 
-    /// <summary>The diffusers view of the VAE for <paramref name="config"/>.</summary>
-    public static MappedTensorSource Convert(ITensorSource source, AutoencoderKLConfig config)
+    /// <summary>The diffusers view of the VAE under <paramref name="prefix"/> (empty for a bare <c>ae.safetensors</c>) for <paramref name="config"/>.</summary>
+    public static MappedTensorSource Convert(ITensorSource source, AutoencoderKLConfig config, string prefix = Prefix)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(config);
-        if (!Matches(source))
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (!Matches(source, prefix))
         {
-            throw new RasInputException($"{source.Source}: no VAE found (expected keys like {Prefix}decoder.conv_in.weight)");
+            throw new RasInputException($"{source.Source}: no VAE found (expected keys like {prefix}decoder.conv_in.weight)");
         }
 
         var map = new Dictionary<string, TensorMapping>(StringComparer.Ordinal);
         void Pair(string target, string from)
         {
-            map[target + ".weight"] = TensorMapping.Copy(Prefix + from + ".weight");
-            map[target + ".bias"] = TensorMapping.Copy(Prefix + from + ".bias");
+            map[target + ".weight"] = TensorMapping.Copy(prefix + from + ".weight");
+            map[target + ".bias"] = TensorMapping.Copy(prefix + from + ".bias");
         }
 
         void Resnet(string target, string from, bool shortcut)
@@ -59,8 +61,8 @@ public static class VaeLdmConverter
             foreach (var (to, from) in new[] { ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out") })
             {
                 // The original stores the projections as 1×1 convolutions.
-                map[$"{side}.mid_block.attentions.0.{to}.weight"] = TensorMapping.Reshaped($"{Prefix}{side}.mid.attn_1.{from}.weight", [channels, channels]);
-                map[$"{side}.mid_block.attentions.0.{to}.bias"] = TensorMapping.Copy($"{Prefix}{side}.mid.attn_1.{from}.bias");
+                map[$"{side}.mid_block.attentions.0.{to}.weight"] = TensorMapping.Reshaped($"{prefix}{side}.mid.attn_1.{from}.weight", [channels, channels]);
+                map[$"{side}.mid_block.attentions.0.{to}.bias"] = TensorMapping.Copy($"{prefix}{side}.mid.attn_1.{from}.bias");
             }
         }
 

@@ -1,0 +1,300 @@
+using Ras.Errors;
+using Ras.IO.Checkpoints;
+using Ras.Models.Clip;
+using Ras.Models.T5;
+using Ras.Models.Vae;
+using Ras.Schedulers;
+using static TorchSharp.torch;
+
+namespace Ras.Pipelines;
+
+/// <summary>
+/// Where a pipeline's components come from: a diffusers folder (<c>model_index.json</c>, one sub-folder per component) or a
+/// single file (a transformer in its original layout, optionally with text encoders under <c>text_encoders.*</c> and a VAE)
+/// plus an optional <c>--config</c> folder of the same family, as diffusers' <c>from_single_file(config=…)</c>: its configs and
+/// tokenizers are used, and its weights supply every component the file lacks. Configs a single file cannot give are inferred
+/// from tensor shapes and the family's standard settings. Components load on demand, so each can be freed after its stage.
+/// A family's source adds only its components and layouts.
+/// </summary>
+public abstract class PipelineSource : IDisposable
+{
+    /// <summary>The weight of the text projection CLIP models may lack.</summary>
+    protected const string ProjectionKey = "text_projection.weight";
+
+    private static readonly string[] VaePrefixes = [VaeLdmConverter.Prefix, "vae."];
+
+    /// <summary>Wraps what <see cref="OpenPath"/> found.</summary>
+    protected PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage)
+    {
+        Path = path;
+        Folder = folder;
+        SingleFile = singleFile;
+        ConfigFolder = configFolder;
+        Storage = storage;
+    }
+
+    /// <summary>What the user pointed at.</summary>
+    public string Path { get; }
+
+    /// <summary>The diffusers folder, or null for a single file.</summary>
+    public string? Folder { get; }
+
+    /// <summary>The <c>--config</c> folder of a single file, or null.</summary>
+    public string? ConfigFolder { get; }
+
+    /// <summary>How the transformer's and the large text encoders' weights are held (CLIPs and VAEs are small and always float32).</summary>
+    public WeightStorage Storage { get; }
+
+    /// <summary>True for a single-file checkpoint.</summary>
+    public bool IsSingleFile => SingleFile is not null;
+
+    /// <summary>The single file, or null for a folder.</summary>
+    protected TensorStore? SingleFile { get; }
+
+    /// <summary>The family, for messages.</summary>
+    protected abstract ModelFamily Family { get; }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        SingleFile?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The tokenizer folder <paramref name="name"/>: from the pipeline folder, or for a single file from its <c>--config</c> folder.
+    /// </summary>
+    /// <exception cref="RasInputException">The folder is missing (single files carry no tokenizer files).</exception>
+    public string TokenizerFolder(string name)
+    {
+        string? root = Folder ?? ConfigFolder;
+        if (root is null)
+        {
+            throw new RasInputException($"{Path}: a single-file checkpoint carries no tokenizer files; pass --config DIR, a diffusers {Family.Name} folder with {name}/ (and the other tokenizer folders)");
+        }
+
+        string folder = System.IO.Path.Combine(root, name);
+        return Directory.Exists(folder) ? folder : throw new RasInputException($"{root}: tokenizer folder {name}/ is missing");
+    }
+
+    /// <summary>
+    /// Checks <paramref name="path"/> and <paramref name="configFolder"/>: a folder must be a diffusers folder of
+    /// <paramref name="family"/> with every folder in <paramref name="components"/>; a file must match <paramref name="matches"/>.
+    /// Returns the folder, or the opened file.
+    /// </summary>
+    /// <exception cref="RasInputException">None of that holds (the message says which).</exception>
+    protected static (string? Folder, TensorStore? File) OpenPath(string path, string? configFolder, ModelFamily family, IReadOnlyList<string> components,
+        Func<TensorStore, bool> matches)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(family);
+        ArgumentNullException.ThrowIfNull(matches);
+        if (configFolder is not null)
+        {
+            PipelineFolder.Require(configFolder, family, [], "--config");
+        }
+
+        if (Directory.Exists(path))
+        {
+            PipelineFolder.Require(path, family, components);
+            return (path, null);
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new RasInputException($"{path}: no such file or folder");
+        }
+
+        var store = TensorStore.OpenFile(path);
+        if (!matches(store))
+        {
+            store.Dispose();
+            throw new RasInputException($"{path}: not a single-file {family.Name} checkpoint (no keys like {family.SingleFileLayout})");
+        }
+
+        return (null, store);
+    }
+
+    /// <summary>The folder of component <paramref name="name"/> in the pipeline folder.</summary>
+    /// <exception cref="RasInputException">It is missing.</exception>
+    protected string Component(string name)
+    {
+        string folder = System.IO.Path.Combine(Folder!, name);
+        return Directory.Exists(folder) ? folder : throw new RasInputException($"{Folder}: component folder {name}/ is missing");
+    }
+
+    /// <summary>
+    /// <paramref name="component"/>/<paramref name="file"/> in the pipeline or <c>--config</c> folder; null for a single file without
+    /// one (the caller infers the config).
+    /// </summary>
+    /// <exception cref="RasInputException">A pipeline folder lacks it.</exception>
+    protected string? ConfigPath(string component, string file)
+    {
+        string? root = Folder ?? ConfigFolder;
+        string? path = root is null ? null : System.IO.Path.Combine(root, component, file);
+        if (path is not null && File.Exists(path))
+        {
+            return path;
+        }
+
+        return Folder is not null ? throw new RasInputException($"{Folder}: {component}/{file} is missing") : null;
+    }
+
+    /// <summary>The <c>--config</c> folder's <paramref name="component"/> folder when it holds weights (for parts a single file lacks).</summary>
+    protected string? ConfigWeights(string component)
+    {
+        if (ConfigFolder is null)
+        {
+            return null;
+        }
+
+        string folder = System.IO.Path.Combine(ConfigFolder, component);
+        return Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*.safetensors*").Any() ? folder : null;
+    }
+
+    /// <summary>The scheduler config: the folder's, else <paramref name="standard"/> (a single file without <c>--config</c>).</summary>
+    protected FlowMatchEulerDiscreteSchedulerConfig LoadSchedulerConfig(FlowMatchEulerDiscreteSchedulerConfig standard) =>
+        ConfigPath("scheduler", "scheduler_config.json") is string config ? FlowMatchEulerDiscreteSchedulerConfig.Load(config) : standard;
+
+    /// <summary>The VAE's config: the folder's, else <paramref name="standard"/>.</summary>
+    protected AutoencoderKLConfig LoadVaeConfig(AutoencoderKLConfig standard) =>
+        ConfigPath("vae", "config.json") is string config ? AutoencoderKLConfig.Load(config) : standard;
+
+    /// <summary>
+    /// Loads the VAE in float32: the folder's <c>vae/</c>; from a single file its LDM / BFL layout under <c>first_stage_model.</c> or
+    /// <c>vae.</c>; else the <c>--config</c> folder's weights.
+    /// </summary>
+    /// <exception cref="RasInputException">None of those has one.</exception>
+    protected AutoencoderKL LoadVae(AutoencoderKLConfig config, Device? device)
+    {
+        if (SingleFile is null)
+        {
+            return AutoencoderKL.FromPretrained(Component("vae"), device);
+        }
+
+        string? prefix = VaePrefixes.FirstOrDefault(p => VaeLdmConverter.Matches(SingleFile, p));
+        if (prefix is null)
+        {
+            return ConfigWeights("vae") is string vae ? AutoencoderKL.FromPretrained(vae, device)
+                : throw new RasInputException($"{Path}: this single file has no VAE ({string.Join(" or ", VaePrefixes.Select(p => p + "*"))}); pass --config DIR with a diffusers {Family.Name} folder that has vae/ weights, or use a file that includes one");
+        }
+
+        return ModelLoader.Bind(new AutoencoderKL(config), m => StateDictBinder.Load(m, VaeLdmConverter.Convert(SingleFile, config, prefix)), device);
+    }
+
+    /// <summary>What <see cref="LoadClip"/> does when the weights hold no <c>text_projection</c>.</summary>
+    protected enum MissingProjection
+    {
+        /// <summary>A missing key, as any other (diffusers folders of <c>CLIPTextModelWithProjection</c>).</summary>
+        Error,
+
+        /// <summary>The identity when the tower comes from the single file (Stability's CLIP-L, as diffusers' single-file loader).</summary>
+        IdentityInSingleFile,
+
+        /// <summary>The identity always: the model is a <c>CLIPTextModel</c> whose pooled output is used unprojected (FLUX.1).</summary>
+        Identity,
+    }
+
+    /// <summary>
+    /// Loads a CLIP text encoder in float32: the folder's <paramref name="component"/>; from a single file its tower under
+    /// <paramref name="prefix"/> (config from the <c>--config</c> folder, else inferred from shapes over <paramref name="standard"/>);
+    /// else the <c>--config</c> folder's weights. <paramref name="missingProjection"/> says whether the identity stands in for an
+    /// absent <c>text_projection</c> (an identity projection changes nothing: the pooled output is used as it is).
+    /// </summary>
+    protected CLIPTextModelWithProjection LoadClip(string component, string prefix, CLIPTextConfig standard, MissingProjection missingProjection, Device? device)
+    {
+        ArgumentNullException.ThrowIfNull(standard);
+        bool fromFile = SingleFile is not null && SingleFile.Contains(prefix + "text_model.embeddings.token_embedding.weight");
+        string? configPath;
+        ITensorSource weights;
+        TensorStore? owned = null;
+        if (fromFile)
+        {
+            configPath = ConfigPath(component, "config.json");
+            weights = MappedTensorSource.WithoutPrefix(SingleFile!, prefix);
+        }
+        else
+        {
+            string folder = SingleFile is null ? Component(component)
+                : ConfigWeights(component) ?? throw new RasInputException($"{Path}: this single file has no {component} ({prefix}*); pass --config DIR with a diffusers {Family.Name} folder that has {component}/ weights, or use a file that bundles the text encoders");
+            configPath = System.IO.Path.Combine(folder, "config.json");
+            owned = TensorStore.OpenComponent(folder, "model");
+            weights = owned;
+        }
+
+        using (owned)
+        {
+            CLIPTextConfig config = configPath is not null ? CLIPTextConfig.Load(configPath) : InferClip(prefix, standard);
+            bool supply = missingProjection == MissingProjection.Identity || (missingProjection == MissingProjection.IdentityInSingleFile && fromFile);
+            if (supply && !weights.Contains(ProjectionKey))
+            {
+                if (missingProjection == MissingProjection.IdentityInSingleFile && configPath is not null && config.ProjectionDim != config.HiddenSize)
+                {
+                    throw new ConfigException(configPath, "projection_dim",
+                        $"is {config.ProjectionDim}, but {Path} has no {prefix}{ProjectionKey}, which stands for the identity (as diffusers' single-file loader), so it must equal hidden_size {config.HiddenSize}");
+                }
+
+                config = config with { ProjectionDim = config.HiddenSize };
+                weights = new SupplementedTensorSource(weights, new Dictionary<string, SuppliedTensor>(StringComparer.Ordinal) { [ProjectionKey] = SuppliedTensor.Identity(config.HiddenSize) });
+            }
+
+            return ModelLoader.Bind(new CLIPTextModelWithProjection(config), m => StateDictBinder.Load(m, weights, ignore: CLIPTextModelWithProjection.IsPositionIds), device);
+        }
+    }
+
+    /// <summary>True when T5 weights are available: the folder's <paramref name="component"/>, the single file's tower under <paramref name="prefix"/>, or the <c>--config</c> folder's.</summary>
+    protected bool T5Available(string component, string prefix) => SingleFile is null
+        ? Directory.Exists(System.IO.Path.Combine(Folder!, component))
+        : SingleFileHasT5(prefix) || ConfigWeights(component) is not null;
+
+    /// <summary>Loads a T5 encoder (held as <see cref="Storage"/> says) from wherever <see cref="T5Available"/> found it.</summary>
+    /// <exception cref="RasInputException">There is none.</exception>
+    protected T5EncoderModel LoadT5(string component, string prefix, Device? device)
+    {
+        if (SingleFile is null)
+        {
+            return T5EncoderModel.FromPretrained(Component(component), device, Storage);
+        }
+
+        if (!SingleFileHasT5(prefix))
+        {
+            return T5EncoderModel.FromPretrained(ConfigWeights(component)
+                ?? throw new RasInputException($"{Path}: this single file has no T5 ({prefix}*); pass --config DIR with a diffusers {Family.Name} folder that has {component}/ weights"), device, Storage);
+        }
+
+        T5Config config = ConfigPath(component, "config.json") is string path ? T5Config.Load(path) : InferT5(prefix);
+        return ModelLoader.Load(() => new T5EncoderModel(config), MappedTensorSource.WithoutPrefix(SingleFile, prefix), Storage, device, T5EncoderModel.Bind);
+    }
+
+    private bool SingleFileHasT5(string prefix) => SingleFile!.Contains(prefix + "shared.weight") || SingleFile.Contains(prefix + "encoder.embed_tokens.weight");
+
+    private CLIPTextConfig InferClip(string prefix, CLIPTextConfig standard)
+    {
+        long[] tokens = SingleFile!.ShapeOf(prefix + "text_model.embeddings.token_embedding.weight");
+        int layers = SingleFile.Keys.Count(k => k.StartsWith(prefix + "text_model.encoder.layers.", StringComparison.Ordinal) && k.EndsWith(".self_attn.q_proj.weight", StringComparison.Ordinal));
+        long[] fc1 = SingleFile.ShapeOf(prefix + "text_model.encoder.layers.0.mlp.fc1.weight");
+
+        // Without a projection (CLIP-L in Stability's files) the width is the hidden size: the identity stands in.
+        long[] projection = SingleFile.Contains(prefix + ProjectionKey) ? SingleFile.ShapeOf(prefix + ProjectionKey) : tokens[1..];
+        return standard with
+        {
+            VocabSize = (int)tokens[0], HiddenSize = (int)tokens[1], NumHiddenLayers = layers, IntermediateSize = (int)fc1[0],
+            ProjectionDim = (int)projection[0], NumAttentionHeads = (int)tokens[1] / 64,
+        };
+    }
+
+    private T5Config InferT5(string prefix)
+    {
+        string embed = SingleFile!.Contains(prefix + "shared.weight") ? prefix + "shared.weight" : prefix + "encoder.embed_tokens.weight";
+        long[] tokens = SingleFile.ShapeOf(embed);
+        long[] q = SingleFile.ShapeOf(prefix + "encoder.block.0.layer.0.SelfAttention.q.weight");
+        long[] wi = SingleFile.ShapeOf(prefix + "encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
+        long[] bias = SingleFile.ShapeOf(prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
+        int layers = SingleFile.Keys.Count(k => k.StartsWith(prefix + "encoder.block.", StringComparison.Ordinal) && k.EndsWith(".layer.0.SelfAttention.q.weight", StringComparison.Ordinal));
+        return new T5Config
+        {
+            VocabSize = (int)tokens[0], DModel = (int)tokens[1], NumHeads = (int)bias[1], DKv = (int)(q[0] / bias[1]), DFf = (int)wi[0],
+            NumLayers = layers, RelativeAttentionNumBuckets = (int)bias[0], RelativeAttentionMaxDistance = 128, LayerNormEpsilon = 1e-6,
+        };
+    }
+}
