@@ -7,6 +7,7 @@ using Ras.Errors;
 using Ras.IO.Files;
 using Ras.IO.Safetensors;
 using Ras.Pipelines;
+using Ras.Pipelines.Flux;
 using Ras.Pipelines.Lumina;
 using Ras.RegionAdaptive;
 using Ras.Sampling;
@@ -19,17 +20,19 @@ namespace Ras.Cli.Commands;
 /// <summary><c>ras denoise</c>: the sampling loop from given latents (or a seed) and prompt embeddings, for SD3 and Lumina-Next transformers.</summary>
 internal sealed class DenoiseCommand : ICliCommand
 {
-    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder holding transformer/ (SD3Transformer2DModel or LuminaNextDiT2DModel) and scheduler/.", Required = true };
+    private readonly Option<string> model = new("--model") { Description = "Diffusers pipeline folder holding transformer/ (SD3Transformer2DModel, FluxTransformer2DModel or LuminaNextDiT2DModel) and scheduler/.", Required = true };
     private readonly Option<string> inputs = new("--inputs")
     {
         Description = "Safetensors with the conditioning and optionally latents [B,C,H,W]. SD3: prompt_embeds, pooled_prompt_embeds and, with guidance > 1, negative_prompt_embeds, negative_pooled_prompt_embeds. " +
-            "Lumina-Next: prompt_embeds [B,L,caption_dim], prompt_attention_mask [B,L] (int64, 1 = valid) and, with guidance > 1, negative_prompt_embeds, negative_prompt_attention_mask.",
+            "Lumina-Next: prompt_embeds [B,L,caption_dim], prompt_attention_mask [B,L] (int64, 1 = valid) and, with guidance > 1, negative_prompt_embeds, negative_prompt_attention_mask. " +
+            "FLUX.1: prompt_embeds [B,L,joint_dim] (T5), pooled_prompt_embeds [B,pooled_dim] (CLIP) and, with --true-cfg, the negative ones; latents may be packed [B,N,64] with img_ids [N,3] (written back packed). Other tensors are ignored.",
         Required = true,
     };
 
     private readonly Option<string> output = new("--out") { Description = "Where to write the final latents (safetensors, tensor 'latents', float32).", Required = true };
-    private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 28, Lumina-Next {LuminaText2ImgPipeline.DefaultSteps}." };
-    private readonly Option<double?> guidance = new("--guidance") { Description = $"Classifier-free guidance scale; CFG is on when > 1. Default: SD3 7.0, Lumina-Next {LuminaText2ImgPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
+    private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 28, FLUX.1-dev {FluxPipeline.DevSteps}, FLUX.1-schnell {FluxPipeline.SchnellSteps}, Lumina-Next {LuminaText2ImgPipeline.DefaultSteps}." };
+    private readonly Option<double?> trueCfg = new("--true-cfg") { Description = "FLUX.1: true classifier-free guidance (needs negative_prompt_embeds and negative_pooled_prompt_embeds), on when > 1. Default: off." };
+    private readonly Option<double?> guidance = new("--guidance") { Description = $"Guidance scale: classifier-free (on when > 1) for SD3 and Lumina-Next, the embedded guidance for FLUX.1-dev, ignored (with a note) for FLUX.1-schnell. Default: SD3 7.0, FLUX.1-dev {FluxPipeline.DevGuidance.ToString(CultureInfo.InvariantCulture)}, Lumina-Next {LuminaText2ImgPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
     private readonly Option<long?> seed = new("--seed") { Description = "Seed for the initial latents when the inputs hold none. Default: random (printed)." };
     private readonly Option<int?> width = new("--width") { Description = "Image width in pixels (latents are 1/8) when the inputs hold no latents. Default: the model's sample_size × 8." };
     private readonly Option<int?> height = new("--height") { Description = "Image height in pixels when the inputs hold no latents. Default: the model's sample_size × 8." };
@@ -40,9 +43,9 @@ internal sealed class DenoiseCommand : ICliCommand
 
     public Command Build()
     {
-        var command = new Command("denoise", "Run the flow-matching Euler loop (with CFG and optional RAS) on prompt embeddings for an SD3 or Lumina-Next transformer; writes the final latents. Dense unless --sample-ratio < 1.")
+        var command = new Command("denoise", "Run the flow-matching Euler loop (with the family's guidance and optional RAS) on prompt embeddings for an SD3, FLUX.1 or Lumina-Next transformer; writes the final latents. Dense unless --sample-ratio < 1.")
         {
-            model, inputs, output, steps, guidance, seed, width, height, scalingWatershed, proportionalAttn,
+            model, inputs, output, steps, guidance, trueCfg, seed, width, height, scalingWatershed, proportionalAttn,
         };
         ras.AddTo(command);
         compute.AddTo(command);
@@ -84,7 +87,7 @@ internal sealed class DenoiseCommand : ICliCommand
             context.Error.WriteLine("ras: note: --guidance is ignored: this transformer takes no guidance (as diffusers ignores guidance_scale for it)");
         }
 
-        Guidance resolved = Guidance.For(transformer.GuidanceKind, givenGuidance ?? transformer.DefaultGuidance);
+        Guidance resolved = Guidance.For(transformer.GuidanceKind, givenGuidance ?? transformer.DefaultGuidance, result.GetValue(trueCfg));
         var sampler = new SamplerOptions { Steps = result.GetValue(steps) ?? transformer.DefaultSteps, CfgScale = resolved.CfgScale };
         sampler.Validate();
         using var inputFile = SafetensorsFile.Open(result.GetValue(inputs)!);

@@ -5,7 +5,10 @@ using Ras.Tests.TestSupport;
 
 namespace Ras.Cli.Tests.Commands;
 
-/// <summary>Every SD3 and Lumina <c>kind: "denoise"</c> fixture through <c>ras denoise</c>, the case's RAS parameters (and Lumina's pipeline constants) as flags.</summary>
+/// <summary>
+/// Every SD3, FLUX.1 and Lumina <c>kind: "denoise"</c> fixture through <c>ras denoise</c>, the case's RAS parameters (and Lumina's
+/// pipeline constants) as flags; FLUX.1's packed inputs as they are, the output compared packed.
+/// </summary>
 [Trait("Category", "Fixtures")]
 public sealed class DenoiseFixtureTests : IDisposable
 {
@@ -30,6 +33,17 @@ public sealed class DenoiseFixtureTests : IDisposable
         Assert.Contains("LuminaNextDiT2DModel", output, StringComparison.Ordinal);
     }
 
+    [FixtureCases("flux", "denoise")]
+    public void Flux_denoise_through_the_cli(string caseName)
+    {
+        using var fixture = FixtureCase.Open("flux", caseName);
+        string output = DenoiseThroughTheCli("flux", caseName, []);
+        Assert.Contains("FluxTransformer2DModel", output, StringComparison.Ordinal);
+
+        // A model without a guidance embedding ignores --guidance, and says so, as diffusers ignores guidance_scale there.
+        Assert.Equal(!fixture.Json.GetProperty("guidance_used").GetBoolean(), output.Contains("no guidance", StringComparison.Ordinal));
+    }
+
     /// <summary>Runs the case through <c>ras denoise</c>, compares the final latents and returns the command's output.</summary>
     private string DenoiseThroughTheCli(string family, string caseName, string[] extra)
     {
@@ -46,6 +60,13 @@ public sealed class DenoiseFixtureTests : IDisposable
 
         var result = CliRunner.Run([.. args]);
         Assert.True(result.ExitCode == 0, result.Error);
+        using (var inputs = SafetensorsFile.Open(fixture.PathOf("inputs.safetensors")))
+        using (var written = SafetensorsFile.Open(output))
+        {
+            // The output has the layout the latents came in (FLUX.1: packed [B, N, 64]).
+            Assert.Equal(inputs.Get("latents").Shape, written.Get("latents").Shape);
+        }
+
         using var actual = SafetensorsFile.Open(output);
         using var expected = SafetensorsFile.Open(fixture.PathOf("expected.safetensors"));
         using var a = actual.Read("latents");

@@ -18,16 +18,12 @@ public sealed record FluxExtras : FamilyExtras
     public override string FamilyName => "FLUX.1";
 
     /// <inheritdoc />
+    /// <remarks>The true-CFG scale is reported as the CFG scale, as Forge does.</remarks>
     public override IEnumerable<(string Key, string Value)> Parameters()
     {
         if (MaxSequenceLength is int length)
         {
             yield return ("Max sequence length", length.ToString(CultureInfo.InvariantCulture));
-        }
-
-        if (TrueCfgScale is double scale)
-        {
-            yield return ("True CFG scale", scale.ToString(CultureInfo.InvariantCulture));
         }
     }
 
