@@ -115,6 +115,41 @@ public abstract class PipelineSource : IDisposable
         return (null, store);
     }
 
+    /// <summary>
+    /// Throws now, before anything is computed, unless every component a generation will load is somewhere: for a single file,
+    /// each tokenizer folder in the <c>--config</c> folder, and each of <paramref name="components"/> in the file (its flag
+    /// says so) or in the <c>--config</c> folder's weights. A pipeline folder's components were checked when it was opened.
+    /// </summary>
+    /// <exception cref="RasInputException">The first component missing, named with where it could come from.</exception>
+    protected void RequireComplete(IEnumerable<string> tokenizers, IEnumerable<(string Component, bool InFile, string FileKeys)> components)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizers);
+        ArgumentNullException.ThrowIfNull(components);
+        if (SingleFile is null)
+        {
+            return;
+        }
+
+        foreach ((string component, bool inFile, string fileKeys) in components)
+        {
+            if (!inFile && ConfigWeights(component) is null)
+            {
+                throw new RasInputException($"{Path}: this single file has no {component} ({fileKeys}); pass --config DIR with a diffusers {Family.Name} folder that has {component}/ weights, or use a file that includes it");
+            }
+        }
+
+        foreach (string tokenizer in tokenizers)
+        {
+            TokenizerFolder(tokenizer);
+        }
+    }
+
+    /// <summary>True when the single file holds an LDM / BFL-layout VAE under one of the prefixes <see cref="LoadVae"/> reads.</summary>
+    protected bool SingleFileHasVae => SingleFile is not null && VaePrefixes.Any(p => VaeLdmConverter.Matches(SingleFile, p));
+
+    /// <summary>True when the single file holds a CLIP tower under <paramref name="prefix"/>.</summary>
+    protected bool SingleFileHasClip(string prefix) => SingleFile?.Contains(prefix + "text_model.embeddings.token_embedding.weight") == true;
+
     /// <summary>The folder of component <paramref name="name"/> in the pipeline folder.</summary>
     /// <exception cref="RasInputException">It is missing.</exception>
     protected string Component(string name)
@@ -173,10 +208,11 @@ public abstract class PipelineSource : IDisposable
         }
 
         string? prefix = VaePrefixes.FirstOrDefault(p => VaeLdmConverter.Matches(SingleFile, p));
+        string vaeKeys = string.Join(" or ", VaePrefixes.Select(p => p + "*"));
         if (prefix is null)
         {
             return ConfigWeights("vae") is string vae ? AutoencoderKL.FromPretrained(vae, device)
-                : throw new RasInputException($"{Path}: this single file has no VAE ({string.Join(" or ", VaePrefixes.Select(p => p + "*"))}); pass --config DIR with a diffusers {Family.Name} folder that has vae/ weights, or use a file that includes one");
+                : throw new RasInputException($"{Path}: this single file has no VAE ({vaeKeys}); pass --config DIR with a diffusers {Family.Name} folder that has vae/ weights, or use a file that includes one");
         }
 
         return ModelLoader.Bind(new AutoencoderKL(config), m => StateDictBinder.Load(m, VaeLdmConverter.Convert(SingleFile, config, prefix)), device);
@@ -204,7 +240,7 @@ public abstract class PipelineSource : IDisposable
     protected CLIPTextModelWithProjection LoadClip(string component, string prefix, CLIPTextConfig standard, MissingProjection missingProjection, Device? device)
     {
         ArgumentNullException.ThrowIfNull(standard);
-        bool fromFile = SingleFile is not null && SingleFile.Contains(prefix + "text_model.embeddings.token_embedding.weight");
+        bool fromFile = SingleFileHasClip(prefix);
         string? configPath;
         ITensorSource weights;
         TensorStore? owned = null;
@@ -266,7 +302,8 @@ public abstract class PipelineSource : IDisposable
         return ModelLoader.Load(() => new T5EncoderModel(config), MappedTensorSource.WithoutPrefix(SingleFile, prefix), Storage, device, T5EncoderModel.Bind);
     }
 
-    private bool SingleFileHasT5(string prefix) => SingleFile!.Contains(prefix + "shared.weight") || SingleFile.Contains(prefix + "encoder.embed_tokens.weight");
+    /// <summary>True when the single file holds a T5 encoder under <paramref name="prefix"/>.</summary>
+    protected bool SingleFileHasT5(string prefix) => SingleFile!.Contains(prefix + "shared.weight") || SingleFile.Contains(prefix + "encoder.embed_tokens.weight");
 
     private CLIPTextConfig InferClip(string prefix, CLIPTextConfig standard)
     {

@@ -56,6 +56,7 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
         : base(device)
     {
         this.source = source;
+        source.RequireComplete();
         transformerConfig = source.TransformerConfig();
         AutoencoderKLConfig vaeConfig = source.VaeConfig();
         schedulerConfig = source.SchedulerConfig();

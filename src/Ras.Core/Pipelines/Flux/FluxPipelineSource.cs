@@ -44,6 +44,19 @@ public sealed class FluxPipelineSource : PipelineSource
         return new FluxPipelineSource(path, folder, file, folder is null ? configFolder : null, storage);
     }
 
+    /// <summary>
+    /// Throws now, before any stage runs, when a single file lacks a component (or the tokenizers) and its <c>--config</c> folder
+    /// does not supply it.
+    /// </summary>
+    /// <exception cref="RasInputException">The first missing component, named.</exception>
+    public void RequireComplete() =>
+        RequireComplete(["tokenizer", "tokenizer_2"],
+            [
+                ("text_encoder", SingleFileHasClip(ClipLPrefix), ClipLPrefix + "*"),
+                ("text_encoder_2", SingleFileHasT5(T5Prefix), T5Prefix + "*"),
+                ("vae", SingleFileHasVae, "vae.* or first_stage_model.*"),
+            ]);
+
     /// <summary>The transformer's architecture: the folder's config, else inferred from the single file's shapes.</summary>
     public FluxTransformerConfig TransformerConfig() =>
         ConfigPath("transformer", "config.json") is string config

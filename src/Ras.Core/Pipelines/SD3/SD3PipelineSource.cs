@@ -53,6 +53,19 @@ public sealed class SD3PipelineSource : PipelineSource
         return new SD3PipelineSource(path, folder, file, folder is null ? configFolder : null, storage);
     }
 
+    /// <summary>
+    /// Throws now, before any stage runs, when a single file lacks a component (or the tokenizers) and its <c>--config</c> folder
+    /// does not supply it.
+    /// </summary>
+    /// <exception cref="RasInputException">The first missing component, named.</exception>
+    public void RequireComplete() =>
+        RequireComplete(HasT5 ? ["tokenizer", "tokenizer_2", "tokenizer_3"] : ["tokenizer", "tokenizer_2"],
+            [
+                ("text_encoder", SingleFileHasClip(ClipLPrefix), ClipLPrefix + "*"),
+                ("text_encoder_2", SingleFileHasClip(ClipGPrefix), ClipGPrefix + "*"),
+                ("vae", SingleFileHasVae, "first_stage_model.* or vae.*"),
+            ]);
+
     /// <summary>The transformer's architecture.</summary>
     public SD3TransformerConfig TransformerConfig() =>
         ConfigPath("transformer", "config.json") is string config

@@ -44,6 +44,7 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
         : base(device)
     {
         this.source = source;
+        source.RequireComplete();
         transformerConfig = source.TransformerConfig();
         AutoencoderKLConfig vaeConfig = source.VaeConfig();
         schedulerConfig = source.SchedulerConfig();
