@@ -11,7 +11,7 @@ namespace Ras.Cli.Commands;
 /// <summary><c>ras info</c>: what a model folder holds, read from its config and weight headers (nothing is loaded).</summary>
 internal sealed class InfoCommand : ICliCommand
 {
-    private readonly Option<string?> model = new("--model") { Description = "Diffusers pipeline folder (with transformer/) or a transformer folder: SD3Transformer2DModel or LuminaNextDiT2DModel. Default: the built-in ras-shapes model." };
+    private readonly Option<string?> model = new("--model") { Description = "Diffusers pipeline folder (with transformer/) or a transformer folder: SD3Transformer2DModel, FluxTransformer2DModel or LuminaNextDiT2DModel. Default: the built-in ras-shapes model." };
 
     public Command Build() => new("info", "Describe a model: architecture, parameter count, stored dtypes, config summary.") { model };
 
@@ -52,7 +52,10 @@ internal sealed class InfoCommand : ICliCommand
         if (File.Exists(schedulerConfig))
         {
             var scheduler = FlowMatchEulerDiscreteSchedulerConfig.Load(schedulerConfig);
-            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scheduler:     {FlowMatchEulerDiscreteSchedulerConfig.ClassName}, shift {scheduler.Shift}, {scheduler.NumTrainTimesteps} train timesteps"));
+            string shift = scheduler.UseDynamicShifting
+                ? string.Create(CultureInfo.InvariantCulture, $"use_dynamic_shifting (μ from the token count: {scheduler.BaseShift} at {scheduler.BaseImageSeqLen} … {scheduler.MaxShift} at {scheduler.MaxImageSeqLen})")
+                : string.Create(CultureInfo.InvariantCulture, $"shift {scheduler.Shift}");
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"scheduler:     {FlowMatchEulerDiscreteSchedulerConfig.ClassName}, {shift}, {scheduler.NumTrainTimesteps} train timesteps"));
         }
 
         o.WriteLine($"native:        {TorchNative.Status}; malloc mmap threshold {(NativeHeap.Configured ? $"fixed at {NativeHeap.MmapThresholdBytes >> 20} MiB" : "left alone")}");

@@ -303,7 +303,8 @@ public abstract class PipelineSource : IDisposable
     }
 
     /// <summary>True when the single file holds a T5 encoder under <paramref name="prefix"/>.</summary>
-    protected bool SingleFileHasT5(string prefix) => SingleFile!.Contains(prefix + "shared.weight") || SingleFile.Contains(prefix + "encoder.embed_tokens.weight");
+    protected bool SingleFileHasT5(string prefix) =>
+        SingleFile is not null && (SingleFile.Contains(prefix + "shared.weight") || SingleFile.Contains(prefix + "encoder.embed_tokens.weight"));
 
     private CLIPTextConfig InferClip(string prefix, CLIPTextConfig standard)
     {

@@ -168,6 +168,11 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
             throw new OptionsException("max-sequence-length", $"must be between 1 and {MaxT5Length}, found {length}");
         }
 
+        if (extras.TrueCfgScale is double scale && (!double.IsFinite(scale) || scale < 1))
+        {
+            throw new OptionsException("true-cfg", $"must be a finite number ≥ 1 (1 = off), found {scale}");
+        }
+
         bool trueCfg = extras.TrueCfgScale is > 1.0;
         if (trueCfg && string.IsNullOrEmpty(request.NegativePrompt))
         {
