@@ -114,6 +114,22 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
         return EncodePrompts(request, Resolve(request), [], null, CancellationToken.None);
     }
 
+    /// <summary>Builds a pipeline over <paramref name="source"/>, disposing the source when construction fails (bad configs).</summary>
+    protected static TPipeline Over<TSource, TPipeline>(TSource source, Func<TSource, TPipeline> create)
+        where TSource : IDisposable
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        try
+        {
+            return create(source);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The family's settings for this run: the request's <see cref="ImageRequest.Extras"/> validated, defaults filled in.</summary>
     /// <exception cref="OptionsException">Invalid values, or extras of another family.</exception>
     protected abstract FamilyExtras? ResolveExtras(ImageRequest request);

@@ -20,6 +20,18 @@ internal static class PromptIds
         return IdTensor(rows, device);
     }
 
+    /// <summary>Longest T5 sequence diffusers' pipelines accept.</summary>
+    public const int MaxT5Length = 512;
+
+    /// <summary><paramref name="requested"/> T5 tokens, or <paramref name="fallback"/>; checked against 1…<see cref="MaxT5Length"/>.</summary>
+    /// <exception cref="Errors.OptionsException">Out of range (named <c>max-sequence-length</c>).</exception>
+    public static int T5Length(int? requested, int fallback)
+    {
+        int length = requested ?? fallback;
+        return length is >= 1 and <= MaxT5Length ? length
+            : throw new Errors.OptionsException("max-sequence-length", $"must be between 1 and {MaxT5Length}, found {length}");
+    }
+
     /// <summary><c>[texts, maxLength]</c> T5 ids; truncated prompts add diffusers' warning.</summary>
     public static Tensor T5(T5Tokenizer tokenizer, IReadOnlyList<string> texts, int maxLength, List<string> warnings, Device? device)
     {

@@ -43,7 +43,7 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
     public const int SchnellMaxSequenceLength = 256;
 
     /// <summary>Longest T5 sequence diffusers accepts.</summary>
-    public const int MaxT5Length = 512;
+    public const int MaxT5Length = PromptIds.MaxT5Length;
 
     /// <summary>Largest edge in pixels we accept (RoPE has no table; this bounds memory, as front-ends' sliders do).</summary>
     public const int MaxImageSize = 2048;
@@ -133,19 +133,8 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
     /// Opens a diffusers FLUX.1 folder or a single file (see <see cref="FluxPipelineSource"/>); configs are read and checked now,
     /// weights loaded stage by stage.
     /// </summary>
-    public static FluxPipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto)
-    {
-        var source = FluxPipelineSource.Open(path, configFolder, storage);
-        try
-        {
-            return new FluxPipeline(source, device);
-        }
-        catch
-        {
-            source.Dispose();
-            throw;
-        }
-    }
+    public static FluxPipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto) =>
+        Over(FluxPipelineSource.Open(path, configFolder, storage), source => new FluxPipeline(source, device));
 
     /// <inheritdoc />
     public override void Dispose()
@@ -162,11 +151,7 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         FluxExtras extras = FamilyExtras.Expect<FluxExtras>(request.Extras, FluxFamily.Instance.Name) ?? new FluxExtras();
-        int length = extras.MaxSequenceLength ?? (IsDev ? DevMaxSequenceLength : SchnellMaxSequenceLength);
-        if (length is < 1 or > MaxT5Length)
-        {
-            throw new OptionsException("max-sequence-length", $"must be between 1 and {MaxT5Length}, found {length}");
-        }
+        int length = PromptIds.T5Length(extras.MaxSequenceLength, IsDev ? DevMaxSequenceLength : SchnellMaxSequenceLength);
 
         if (extras.TrueCfgScale is double scale && (!double.IsFinite(scale) || scale < 1))
         {

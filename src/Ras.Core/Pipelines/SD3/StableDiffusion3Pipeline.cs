@@ -34,7 +34,7 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
     public const int DefaultMaxSequenceLength = 256;
 
     /// <summary>Longest T5 sequence diffusers accepts.</summary>
-    public const int MaxT5Length = 512;
+    public const int MaxT5Length = PromptIds.MaxT5Length;
 
     private readonly SD3PipelineSource source;
     private readonly SD3TransformerConfig transformerConfig;
@@ -101,19 +101,8 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
     /// Opens a diffusers SD3 folder or a single-file checkpoint (see <see cref="SD3PipelineSource"/>). Configs are
     /// read and checked now; weights are loaded stage by stage during generation.
     /// </summary>
-    public static StableDiffusion3Pipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto)
-    {
-        var source = SD3PipelineSource.Open(path, configFolder, storage);
-        try
-        {
-            return new StableDiffusion3Pipeline(source, device);
-        }
-        catch
-        {
-            source.Dispose();
-            throw;
-        }
-    }
+    public static StableDiffusion3Pipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto) =>
+        Over(SD3PipelineSource.Open(path, configFolder, storage), source => new StableDiffusion3Pipeline(source, device));
 
     /// <inheritdoc />
     public override void Dispose()
@@ -127,11 +116,7 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         SD3Extras extras = FamilyExtras.Expect<SD3Extras>(request.Extras, SD3Family.Instance.Name) ?? new SD3Extras();
-        int maxSequenceLength = extras.MaxSequenceLength ?? DefaultMaxSequenceLength;
-        if (maxSequenceLength is < 1 or > MaxT5Length)
-        {
-            throw new OptionsException("max-sequence-length", $"must be between 1 and {MaxT5Length}, found {maxSequenceLength}");
-        }
+        int maxSequenceLength = PromptIds.T5Length(extras.MaxSequenceLength, DefaultMaxSequenceLength);
 
         bool useT5 = !extras.SkipT5 && source.HasT5;
         return new SD3Extras { MaxSequenceLength = useT5 ? maxSequenceLength : null, SkipT5 = !useT5 };
