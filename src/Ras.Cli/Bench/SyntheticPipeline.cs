@@ -3,22 +3,25 @@ using System.Text;
 using System.Text.Json;
 using Ras.Errors;
 using Ras.Models.Clip;
+using Ras.Models.Flux;
 using Ras.Models.SD3;
 using Ras.Models.T5;
 using Ras.Models.Vae;
+using Ras.Pipelines.Flux;
+using Ras.Schedulers;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ras.Cli.Bench;
 
 /// <summary>
-/// Writes a full-size SD3-family pipeline folder with all-zero half-precision weights, for memory and speed
+/// Writes a full-size SD3-family or FLUX.1 pipeline folder with all-zero half-precision weights, for memory and speed
 /// measurements without a download. The weight files are sparse (header + a hole), so writing takes seconds and
 /// no disk space; key names and shapes come from our own modules built on the meta device (no memory).
 /// </summary>
 internal static class SyntheticPipeline
 {
-    public static readonly string[] Families = ["sd3-medium", "sd3.5-medium", "sd3.5-large"];
+    public static readonly string[] Families = ["sd3-medium", "sd3.5-medium", "sd3.5-large", "flux-dev", "flux-schnell"];
 
     private static readonly int[] VaeBlocks = [128, 256, 512, 512];
 
@@ -45,10 +48,12 @@ internal static class SyntheticPipeline
     };
 
     /// <summary>Writes the folder; tokenizers come from the fixtures (the real CLIP vocabulary, a stand-in T5 model).</summary>
-    public static long Write(string family, string folder, string fixtures, bool withT5, ScalarType dtype)
+    public static long Write(string family, string folder, string fixtures, bool withT5, ScalarType dtype) =>
+        family.StartsWith("flux-", StringComparison.Ordinal) ? WriteFlux(family == "flux-dev", folder, fixtures, dtype) : WriteSd3(family, folder, fixtures, withT5, dtype);
+
+    private static long WriteSd3(string family, string folder, string fixtures, bool withT5, ScalarType dtype)
     {
         SD3TransformerConfig transformer = Transformer(family);
-        Directory.CreateDirectory(folder);
         var index = new Dictionary<string, object>
         {
             ["_class_name"] = "StableDiffusion3Pipeline",
@@ -67,52 +72,93 @@ internal static class SyntheticPipeline
         WriteJson(Path.Combine(folder, "scheduler", "scheduler_config.json"), new Dictionary<string, object> { ["_class_name"] = "FlowMatchEulerDiscreteScheduler", ["num_train_timesteps"] = 1000, ["shift"] = 3.0 });
         long bytes = 0;
         bytes += Component(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => new SD3Transformer2DModel(transformer), dtype);
-        bytes += Component(folder, "vae", JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["_class_name"] = "AutoencoderKL", ["in_channels"] = 3, ["out_channels"] = 3, ["latent_channels"] = 16, ["block_out_channels"] = VaeBlocks,
-            ["layers_per_block"] = 2, ["norm_num_groups"] = 32, ["act_fn"] = "silu", ["scaling_factor"] = 1.5305, ["shift_factor"] = 0.0609,
-            ["use_quant_conv"] = false, ["use_post_quant_conv"] = false, ["sample_size"] = 1024,
-            ["down_block_types"] = Enumerable.Repeat("DownEncoderBlock2D", 4), ["up_block_types"] = Enumerable.Repeat("UpDecoderBlock2D", 4),
-        }), "diffusion_pytorch_model.safetensors", () => new AutoencoderKL(AutoencoderKLConfig.Load(Path.Combine(folder, "vae", "config.json"))), dtype);
+        bytes += Vae(folder, 1.5305, 0.0609, dtype);
         bytes += Component(folder, "text_encoder", ClipJson(768, 3072, 12, 12, 768, "quick_gelu"), "model.safetensors",
             () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json"))), dtype);
         bytes += Component(folder, "text_encoder_2", ClipJson(1280, 5120, 32, 20, 1280, "gelu"), "model.safetensors",
             () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder_2", "config.json"))), dtype);
         if (withT5)
         {
-            bytes += Component(folder, "text_encoder_3", JsonSerializer.Serialize(new Dictionary<string, object>
-            {
-                ["vocab_size"] = 32128, ["d_model"] = 4096, ["d_kv"] = 64, ["d_ff"] = 10240, ["num_layers"] = 24, ["num_heads"] = 64,
-                ["relative_attention_num_buckets"] = 32, ["relative_attention_max_distance"] = 128, ["feed_forward_proj"] = "gated-gelu",
-                ["dense_act_fn"] = "gelu_new", ["layer_norm_epsilon"] = 1e-6,
-            }), "model.safetensors", () => new T5EncoderModel(T5Config.Load(Path.Combine(folder, "text_encoder_3", "config.json"))), dtype);
-            string tokenizer3 = Path.Combine(folder, "tokenizer_3");
-            Directory.CreateDirectory(tokenizer3);
-            File.Copy(Path.Combine(fixtures, "tokenizers", "t5_spm", "test_sentencepiece.model"), Path.Combine(tokenizer3, "spiece.model"), overwrite: true);
-            WriteJson(Path.Combine(tokenizer3, "tokenizer_config.json"), new Dictionary<string, object> { ["eos_token"] = "</s>", ["pad_token"] = "<unk>" });
+            bytes += T5(folder, "text_encoder_3", "tokenizer_3", fixtures, dtype);
         }
 
-        foreach (string name in new[] { "tokenizer", "tokenizer_2" })
+        ClipTokenizer(fixtures, Path.Combine(folder, "tokenizer"));
+        ClipTokenizer(fixtures, Path.Combine(folder, "tokenizer_2"));
+        return bytes;
+    }
+
+    /// <summary>
+    /// FLUX.1-dev (or schnell): the transformer (19 double + 38 single blocks, hidden 3072; dev with its guidance embedding),
+    /// CLIP-L as <c>CLIPTextModel</c> (no projection), T5-XXL, the 16-channel VAE, and the repository's scheduler config.
+    /// </summary>
+    private static long WriteFlux(bool dev, string folder, string fixtures, ScalarType dtype)
+    {
+        var transformer = new FluxTransformerConfig { GuidanceEmbeds = dev };
+        var index = new Dictionary<string, object>
         {
-            string source = Path.Combine(fixtures, "tokenizers", "clip_bpe", name);
-            string target = Path.Combine(folder, name);
-            Directory.CreateDirectory(target);
-            foreach (string file in Directory.GetFiles(source))
+            ["_class_name"] = "FluxPipeline",
+            ["transformer"] = new[] { "diffusers", "FluxTransformer2DModel" }, ["vae"] = new[] { "diffusers", "AutoencoderKL" },
+            ["scheduler"] = new[] { "diffusers", "FlowMatchEulerDiscreteScheduler" },
+            ["text_encoder"] = new[] { "transformers", "CLIPTextModel" }, ["text_encoder_2"] = new[] { "transformers", "T5EncoderModel" },
+            ["tokenizer"] = new[] { "transformers", "CLIPTokenizer" }, ["tokenizer_2"] = new[] { "transformers", "T5TokenizerFast" },
+        };
+        WriteJson(Path.Combine(folder, "model_index.json"), index);
+        FlowMatchEulerDiscreteSchedulerConfig scheduler = FluxSchedule.StandardConfig(dev);
+        File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(folder, "scheduler")).FullName, "scheduler_config.json"), scheduler.ToJson());
+        long bytes = 0;
+        bytes += Component(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => new FluxTransformer2DModel(transformer), dtype);
+        bytes += Vae(folder, 0.3611, 0.1159, dtype);
+        bytes += Component(folder, "text_encoder", ClipJson(768, 3072, 12, 12, 768, "quick_gelu"), "model.safetensors",
+            () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json"))), dtype,
+            omit: key => key == "text_projection.weight");
+        bytes += T5(folder, "text_encoder_2", "tokenizer_2", fixtures, dtype);
+        ClipTokenizer(fixtures, Path.Combine(folder, "tokenizer"));
+        return bytes;
+    }
+
+    private static long Vae(string folder, double scaling, double shift, ScalarType dtype) =>
+        Component(folder, "vae", JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["_class_name"] = "AutoencoderKL", ["in_channels"] = 3, ["out_channels"] = 3, ["latent_channels"] = 16, ["block_out_channels"] = VaeBlocks,
+            ["layers_per_block"] = 2, ["norm_num_groups"] = 32, ["act_fn"] = "silu", ["scaling_factor"] = scaling, ["shift_factor"] = shift,
+            ["use_quant_conv"] = false, ["use_post_quant_conv"] = false, ["sample_size"] = 1024,
+            ["down_block_types"] = Enumerable.Repeat("DownEncoderBlock2D", 4), ["up_block_types"] = Enumerable.Repeat("UpDecoderBlock2D", 4),
+        }), "diffusion_pytorch_model.safetensors", () => new AutoencoderKL(AutoencoderKLConfig.Load(Path.Combine(folder, "vae", "config.json"))), dtype);
+
+    /// <summary>T5-XXL (SD3's and FLUX.1's: 24 layers, d_model 4096) and a stand-in SentencePiece tokenizer from the fixtures.</summary>
+    private static long T5(string folder, string component, string tokenizer, string fixtures, ScalarType dtype)
+    {
+        long bytes = Component(folder, component, JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["vocab_size"] = 32128, ["d_model"] = 4096, ["d_kv"] = 64, ["d_ff"] = 10240, ["num_layers"] = 24, ["num_heads"] = 64,
+            ["relative_attention_num_buckets"] = 32, ["relative_attention_max_distance"] = 128, ["feed_forward_proj"] = "gated-gelu",
+            ["dense_act_fn"] = "gelu_new", ["layer_norm_epsilon"] = 1e-6,
+        }), "model.safetensors", () => new T5EncoderModel(T5Config.Load(Path.Combine(folder, component, "config.json"))), dtype);
+        string target = Path.Combine(folder, tokenizer);
+        Directory.CreateDirectory(target);
+        File.Copy(Path.Combine(fixtures, "tokenizers", "t5_spm", "test_sentencepiece.model"), Path.Combine(target, "spiece.model"), overwrite: true);
+        WriteJson(Path.Combine(target, "tokenizer_config.json"), new Dictionary<string, object> { ["eos_token"] = "</s>", ["pad_token"] = "<unk>" });
+        return bytes;
+    }
+
+    /// <summary>The real CLIP vocabulary and merges from the fixtures (gunzipped) into <paramref name="target"/>.</summary>
+    private static void ClipTokenizer(string fixtures, string target)
+    {
+        string source = Path.Combine(fixtures, "tokenizers", "clip_bpe", Path.GetFileName(target) == "tokenizer_2" && Directory.Exists(Path.Combine(fixtures, "tokenizers", "clip_bpe", "tokenizer_2")) ? "tokenizer_2" : "tokenizer");
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.GetFiles(source))
+        {
+            if (file.EndsWith(".gz", StringComparison.Ordinal))
             {
-                if (file.EndsWith(".gz", StringComparison.Ordinal))
-                {
-                    using var input = new GZipStream(File.OpenRead(file), CompressionMode.Decompress);
-                    using var output = File.Create(Path.Combine(target, Path.GetFileNameWithoutExtension(file)));
-                    input.CopyTo(output);
-                }
-                else
-                {
-                    File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
-                }
+                using var input = new GZipStream(File.OpenRead(file), CompressionMode.Decompress);
+                using var output = File.Create(Path.Combine(target, Path.GetFileNameWithoutExtension(file)));
+                input.CopyTo(output);
+            }
+            else
+            {
+                File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
             }
         }
-
-        return bytes;
     }
 
     private static string ClipJson(int hidden, int intermediate, int layers, int heads, int projection, string act) => JsonSerializer.Serialize(new Dictionary<string, object>
@@ -122,7 +168,7 @@ internal static class SyntheticPipeline
     });
 
     /// <summary>Writes <c>config.json</c>, then a sparse all-zero safetensors file with the module's keys and shapes.</summary>
-    private static long Component(string folder, string name, string config, string file, Func<nn.Module> build, ScalarType dtype)
+    private static long Component(string folder, string name, string config, string file, Func<nn.Module> build, ScalarType dtype, Func<string, bool>? omit = null)
     {
         string dir = Path.Combine(folder, name);
         Directory.CreateDirectory(dir);
@@ -133,7 +179,7 @@ internal static class SyntheticPipeline
         try
         {
             using nn.Module module = build();
-            entries = module.state_dict().Select(kv => (kv.Key, kv.Value.shape)).ToList();
+            entries = module.state_dict().Where(kv => omit?.Invoke(kv.Key) != true).Select(kv => (kv.Key, kv.Value.shape)).ToList();
         }
         finally
         {

@@ -6,16 +6,16 @@ using static TorchSharp.torch;
 
 namespace Ras.Cli.Commands;
 
-/// <summary><c>ras synth-pipeline</c>: a full-size SD3-family folder with zero weights, for memory and speed measurements.</summary>
+/// <summary><c>ras synth-pipeline</c>: a full-size SD3-family or FLUX.1 folder with zero weights, for memory and speed measurements.</summary>
 internal sealed class SynthPipelineCommand : ICliCommand
 {
     private readonly Argument<string> family = new("family") { Description = $"One of {string.Join(", ", SyntheticPipeline.Families)}." };
     private readonly Option<string> output = new("--out") { Description = "Folder to create (must not exist).", Required = true };
     private readonly Option<string> fixtures = new("--fixtures") { Description = "The shared fixtures folder (CLIP vocabulary, stand-in T5 SentencePiece model). Default: ../shared/fixtures.", DefaultValueFactory = _ => Path.Combine("..", "shared", "fixtures") };
-    private readonly Option<bool> noT5 = new("--no-t5") { Description = "Leave out text_encoder_3 / tokenizer_3." };
-    private readonly Option<string> dtype = new("--dtype") { Description = "Stored weight dtype: fp16, bf16 or fp32. Default: fp16 (SD3-medium), bf16 for sd3.5-*." };
+    private readonly Option<bool> noT5 = new("--no-t5") { Description = "SD3: leave out text_encoder_3 / tokenizer_3." };
+    private readonly Option<string> dtype = new("--dtype") { Description = "Stored weight dtype: fp16, bf16 or fp32. Default: fp16 (SD3-medium), bf16 for sd3.5-* and flux-* (as published)." };
 
-    public Command Build() => new("synth-pipeline", "Bench helper: write a full-size SD3 / SD3.5 pipeline folder with all-zero weights (sparse files: seconds, no disk space) to measure memory and time without a download.")
+    public Command Build() => new("synth-pipeline", "Bench helper: write a full-size SD3 / SD3.5 / FLUX.1 pipeline folder with all-zero weights (sparse files: seconds, no disk space) to measure memory and time without a download.")
     {
         family, output, fixtures, noT5, dtype,
     };
@@ -35,13 +35,23 @@ internal sealed class SynthPipelineCommand : ICliCommand
             throw new OptionsException("fixtures", $"{root} has no tokenizers/clip_bpe (the CLIP vocabulary comes from there)");
         }
 
-        ScalarType stored = (result.GetValue(dtype) ?? (name.StartsWith("sd3.5", StringComparison.Ordinal) ? "bf16" : "fp16")) switch
+        ScalarType stored = (result.GetValue(dtype) ?? (name == "sd3-medium" ? "fp16" : "bf16")) switch
         {
             "fp16" => ScalarType.Float16,
             "bf16" => ScalarType.BFloat16,
             "fp32" => ScalarType.Float32,
             var other => throw new OptionsException("dtype", $"'{other}' is not fp16, bf16 or fp32"),
         };
+        if (!SyntheticPipeline.Families.Contains(name))
+        {
+            throw new OptionsException("family", $"'{name}' is not one of {string.Join(", ", SyntheticPipeline.Families)}");
+        }
+
+        if (name.StartsWith("flux-", StringComparison.Ordinal) && result.GetValue(noT5))
+        {
+            throw new OptionsException("no-t5", "FLUX.1 cannot run without T5");
+        }
+
         long bytes = SyntheticPipeline.Write(name, folder, root, !result.GetValue(noT5), stored);
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder}: {name}, {bytes / 1e9:0.0} GB of {stored} weights (sparse, zeros)"));
         return Task.FromResult(ExitCodes.Ok);
