@@ -80,12 +80,19 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.True(result.ExitCode == 0, result.Error);
         using var document = JsonDocument.Parse(File.ReadAllBytes(json));
         var rows = document.RootElement.GetProperty("rows").EnumerateArray().ToList();
-        Assert.Equal(10, rows.Count);
-        Assert.Equal(["dense", "ras", "ras", "fewer-steps", "ras", "ras", "fewer-steps", "ras", "ras", "fewer-steps"], rows.Select(r => r.GetProperty("method").GetString()));
+        Assert.Equal(12, rows.Count);
+        Assert.Equal(["dense", "preset", "fewer-steps", "ras", "ras", "fewer-steps", "ras", "ras", "fewer-steps", "ras", "ras", "fewer-steps"],
+            rows.Select(r => r.GetProperty("method").GetString()));
         Assert.Equal(JsonValueKind.Null, rows[0].GetProperty("psnr").ValueKind);
-        Assert.Equal("revisit", rows[2].GetProperty("selection").GetString());
+        Assert.Equal("revisit", rows[4].GetProperty("selection").GetString());
         Assert.All(rows.Skip(1), r => Assert.InRange(r.GetProperty("ssim").GetDouble(), -1, 1));
-        Assert.True(rows[9].GetProperty("steps").GetInt32() < 8);   // fewer steps for the FLOPs of RAS at 0.25
+        Assert.True(rows[11].GetProperty("steps").GetInt32() < 8);   // fewer steps for the FLOPs of RAS at 0.25
+
+        // Every row: FLOPs per image and how many times fewer than dense; the preset's fewer-steps row matches its compute.
+        double dense = rows[0].GetProperty("flops").GetDouble();
+        Assert.All(rows, r => Assert.Equal(dense / r.GetProperty("flops").GetDouble(), r.GetProperty("flops_ratio").GetDouble(), 9));
+        Assert.Equal(1.0, rows[0].GetProperty("flops_ratio").GetDouble());
+        Assert.InRange(rows[2].GetProperty("flops").GetDouble() / rows[1].GetProperty("flops").GetDouble(), 0.8, 1.25);
         Assert.Contains("| method |", File.ReadAllText(Path.ChangeExtension(json, ".md")), StringComparison.Ordinal);
         Assert.Contains("| background |", File.ReadAllText(Path.ChangeExtension(json, ".md")), StringComparison.Ordinal);
         JsonElement attributes = rows[0].GetProperty("attributes");
@@ -103,8 +110,8 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
     }
 
     [Theory]
-    [InlineData("", new[] { "dense" })]
-    [InlineData("0.5", new[] { "dense", "ras", "ras", "fewer-steps" })]
+    [InlineData("", new[] { "dense", "preset", "fewer-steps" })]
+    [InlineData("0.5", new[] { "dense", "preset", "fewer-steps", "ras", "ras", "fewer-steps" })]
     public void Eval_runs_only_the_requested_ratios(string ratios, string[] methods)
     {
         string json = temp.File("eval.json");
