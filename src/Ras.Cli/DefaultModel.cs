@@ -12,6 +12,9 @@ internal static class DefaultModel
 {
     private const string Prefix = "ras-shapes/";
 
+    /// <summary>The built-in model's name in infotexts and model lists.</summary>
+    public const string Name = "ras-shapes";
+
     public static string Folder()
     {
         var assembly = typeof(DefaultModel).Assembly;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Ras.Cli;
 using Ras.Native;
 
@@ -11,5 +12,12 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancellation.Cancel();
 };
+
+// SIGTERM (service managers, `kill`) stops the same way: the command sees cancellation, cleans up and exits.
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    cancellation.Cancel();
+});
 
 return await CliApp.RunAsync(args, Console.Out, Console.Error, cancellation.Token);

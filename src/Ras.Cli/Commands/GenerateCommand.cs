@@ -22,14 +22,14 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<string?> model = new("--model") { Description = "A diffusers pipeline folder (SD3 / SD3.5, FLUX.1, Lumina-Next, ras-shapes) or a single-file .safetensors (Stability's SD3 / SD3.5 layout, Black Forest Labs' FLUX.1 layout with or without ComfyUI's model.diffusion_model. prefix). Default: the built-in ras-shapes model (64×64 procedural shapes)." };
     private readonly Option<string?> config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder of the same family whose configs and tokenizer files are used (as diffusers' from_single_file(config=…)). Required for the tokenizers." };
     private readonly Option<string> negative = new("--negative-prompt") { Description = "Negative prompt for CFG (FLUX.1: only with --true-cfg). Default: empty.", DefaultValueFactory = _ => string.Empty };
-    private readonly Option<int?> width = new("--width") { Description = "Width in pixels: a multiple of 16 for SD3, FLUX.1 and Lumina-Next (VAE 8 × patch 2), of 4 for ras-shapes (at most 64). Default: the model's native size (img2img: the input's, rounded down)." };
+    private readonly Option<int?> width = new("--width") { Description = "Width in pixels: a multiple of 16 for SD3, FLUX.1 and Lumina-Next (VAE 8 × patch 2), of 4 for ras-shapes (at most 64). Default: the model's native size (img2img: the input's, rounded down; ras-shapes: its native size when the input's does not fit)." };
     private readonly Option<int?> height = new("--height") { Description = "Height in pixels (as --width). Default: the model's native size." };
     private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 {StableDiffusion3Pipeline.DefaultSteps}, FLUX.1-dev {FluxPipeline.DevSteps}, FLUX.1-schnell {FluxPipeline.SchnellSteps}, Lumina-Next {LuminaText2ImgPipeline.DefaultSteps}, ras-shapes {ShapesPipeline.DefaultSteps}." };
     private readonly Option<double?> guidance = new("--guidance") { Description = $"Guidance scale: classifier-free (on when > 1) for SD3, Lumina-Next and ras-shapes; FLUX.1-dev's embedded guidance (an input of the model, one pass); ignored by FLUX.1-schnell. Default: SD3 {StableDiffusion3Pipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, FLUX.1-dev {FluxPipeline.DevGuidance.ToString(CultureInfo.InvariantCulture)}, Lumina-Next {LuminaText2ImgPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, ras-shapes {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
-    private readonly Option<long?> seed = new("--seed") { Description = "Seed of the initial noise (one randn draw for the whole batch, as diffusers). Default: random (printed)." };
+    private readonly Option<long?> seed = new("--seed") { Description = "Seed of the initial noise: image i of a batch is the randn draw of seed + i (as A1111), so each can be made again alone. Default: random (printed)." };
     private readonly Option<int> batch = new("--batch") { Description = "Images of the same prompt; written as OUT-0.png … OUT-(N-1).png. Default: 1.", DefaultValueFactory = _ => 1 };
     private readonly Option<double?> shift = new("--shift") { Description = "Scheduler shift (a static shift; FLUX.1-dev shifts by the image size instead). Default: the scheduler config's (3.0 for SD3)." };
-    private readonly Option<string?> image = new("--image") { Description = "Image-to-image (SD3, FLUX.1): the input picture (PNG, JPEG, BMP…), resized to the output size." };
+    private readonly Option<string?> image = new("--image") { Description = "Image-to-image (every family, ras-shapes included): the input picture (PNG, JPEG, BMP…), resized to the output size; it is noised to the first step's sigma and denoised for the strength's share of the steps." };
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
     private readonly Option<string> weightStorage = new("--weight-storage") { Description = "How the large weights (the transformer; T5 for SD3 and FLUX.1, Gemma for Lumina-Next) are held: auto (half-precision checkpoints stay half and are upcast one block at a time when a float32 copy would exceed half the RAM), full (all float32: fastest) or stored (always keep half). Compute is float32 either way. Default: auto.", DefaultValueFactory = _ => "auto" };
     private readonly Option<string> output = new("--out") { Description = "PNG to write. Default: out.png.", DefaultValueFactory = _ => "out.png" };
@@ -76,7 +76,6 @@ internal sealed class GenerateCommand : ICliCommand
 
         RgbImage? initImage = result.GetValue(image) is string imagePath ? ImageReader.Read(imagePath) : null;
         string? modelPath = result.GetValue(model);
-        string modelName = modelPath ?? "ras-shapes (built-in)";
         WeightStorage storage = result.GetValue(weightStorage) switch
         {
             "auto" => WeightStorage.Auto,
@@ -84,7 +83,9 @@ internal sealed class GenerateCommand : ICliCommand
             "stored" => WeightStorage.Stored,
             var other => throw new OptionsException("weight-storage", $"'{other}' is not auto, full or stored"),
         };
-        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? DefaultModel.Folder(), result.GetValue(config), device, storage);
+        string modelFolder = modelPath ?? DefaultModel.Folder();
+        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelFolder, result.GetValue(config), device, storage);
+        ModelIdentity identity = ModelIdentity.Of(modelFolder, modelPath is null ? DefaultModel.Name : null);
         FamilyExtras? extras = family.Extras(pipeline.Family, result);
         PipelineDefaults defaults = pipeline.Defaults;
         RasOptions recommended = defaults.RecommendedRasFor(result.GetValue(width) ?? defaults.Width, result.GetValue(height) ?? defaults.Height);
@@ -96,6 +97,7 @@ internal sealed class GenerateCommand : ICliCommand
             NegativePrompt = result.GetValue(negative)!,
             ImagesPerPrompt = count,
             Seed = seedValue,
+            SeedPerImage = true,
             Steps = result.GetValue(steps),
             GuidanceScale = result.GetValue(guidance),
             Width = result.GetValue(width),
@@ -126,9 +128,9 @@ internal sealed class GenerateCommand : ICliCommand
             context.Error.WriteLine($"ras: warning: {warning}");
         }
 
-        string parameters = Parameters(request, generation, modelName, defaults.GuidanceKind);
         for (int i = 0; i < count; i++)
         {
+            string parameters = Infotext.For(request, generation, i, defaults.GuidanceKind, identity);
             PngWriter.Write(outputs[i], generation.Images[i], generation.Width, generation.Height, new Dictionary<string, string> { ["parameters"] = parameters });
             if (heatPath is not null)
             {
@@ -154,22 +156,6 @@ internal sealed class GenerateCommand : ICliCommand
         string extension = Path.GetExtension(path);
         string stem = path[..^extension.Length];
         return Enumerable.Range(0, count).Select(i => $"{stem}-{i}{extension}").ToList();
-    }
-
-    /// <summary>
-    /// A1111/Forge-style <c>parameters</c> text: prompt, negative prompt, then one settings line. A model whose guidance is
-    /// embedded (FLUX.1-dev) reports it as Forge does, <c>Distilled CFG Scale</c>, and its true-CFG scale (1 when off) as <c>CFG scale</c>.
-    /// </summary>
-    private static string Parameters(ImageRequest request, ImageGeneration generation, string modelName, GuidanceKind guidanceKind)
-    {
-        ResolvedSettings s = generation.Settings;
-        string img2img = request.InitImage is null ? string.Empty
-            : string.Create(CultureInfo.InvariantCulture, $", Denoising strength: {request.Strength}, Steps run: {s.StepsRun}");
-        string familySettings = string.Concat((s.Extras?.Parameters() ?? []).Select(p => $", {p.Key}: {p.Value}"));
-        double cfg = guidanceKind == GuidanceKind.ClassifierFree ? s.GuidanceScale : (s.Extras as FluxExtras)?.TrueCfgScale ?? 1.0;
-        string distilled = guidanceKind == GuidanceKind.Embedded ? string.Create(CultureInfo.InvariantCulture, $", Distilled CFG Scale: {s.GuidanceScale}") : string.Empty;
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{request.Prompts[0]}\nNegative prompt: {request.NegativePrompt}\nSteps: {s.Steps}, Sampler: Euler (flow matching), Schedule shift: {s.Shift}, CFG scale: {cfg}{distilled}, Seed: {request.Seed}, Size: {generation.Width}x{generation.Height}, Batch: {request.ImagesPerPrompt}{familySettings}{img2img}, Model: {modelName}, RAS: {RasFlags.Describe(s.Ras, s.StepsRun)}");
     }
 
     private static void WriteSummary(TextWriter o, ImageGeneration generation, List<string> outputs, List<string> heatmaps)

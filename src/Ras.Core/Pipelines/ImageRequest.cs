@@ -22,6 +22,13 @@ public sealed record ImageRequest
     /// <summary>Seed of the single initial-noise draw for the whole batch (diffusers' latents for the same seed).</summary>
     public long Seed { get; init; }
 
+    /// <summary>
+    /// When true, image <c>i</c> of the batch gets its own noise draw from seed <c><see cref="Seed"/> + i</c> (A1111's
+    /// <c>all_seeds</c>), so any image can be made again alone from its seed; when false (default), one draw for the whole
+    /// batch, as diffusers (then only image 0 matches a single-image run with the same seed).
+    /// </summary>
+    public bool SeedPerImage { get; init; }
+
     /// <summary>Denoising steps; null = the pipeline's default.</summary>
     public int? Steps { get; init; }
 
@@ -51,4 +58,11 @@ public sealed record ImageRequest
 
     /// <summary>Attach a rough picture of the latents to every step's progress report.</summary>
     public bool Preview { get; init; }
+
+    /// <summary>
+    /// Stops sampling early (A1111's interrupt): when signalled, no further step runs and the images are decoded from the
+    /// latents of the last finished step. Unlike the cancellation token of <see cref="ITextToImagePipeline.GenerateAsync"/>,
+    /// this still returns images.
+    /// </summary>
+    public CancellationToken Stop { get; init; }
 }

@@ -159,7 +159,7 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(plan);
         long[] shape = [plan.Batch, LatentChannels, plan.Height / VaeScaleFactor, plan.Width / VaeScaleFactor];
-        Tensor noise = InitialNoise.Draw(shape, request.Seed, Device);
+        Tensor noise = request.SeedPerImage ? InitialNoise.DrawPerImage(shape, request.Seed, Device) : InitialNoise.Draw(shape, request.Seed, Device);
         if (request.InitImage is null)
         {
             return noise;
@@ -226,7 +226,7 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
 
         double guidanceScale = request.GuidanceScale ?? Defaults.GuidanceScale;
         Guidance guidance = Guidance.For(GuidanceKind, guidanceScale, TrueCfgScale(extras));
-        var sampler = new SamplerOptions { Steps = steps, CfgScale = guidance.CfgScale, StartStep = startStep };
+        var sampler = new SamplerOptions { Steps = steps, CfgScale = guidance.CfgScale, StartStep = startStep, Stop = request.Stop };
         sampler.Validate();
         int patch = VaeScaleFactor * PatchSize;
         RasPlan.Create(request.Ras, steps - startStep, height / patch, width / patch);

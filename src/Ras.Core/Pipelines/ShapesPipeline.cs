@@ -18,7 +18,7 @@ using static TorchSharp.torch;
 namespace Ras.Pipelines;
 
 /// <summary>
-/// Text-to-image with the default model ("ras-shapes"): tokenize, encode, flow-matching Euler with CFG
+/// Text-to-image and image-to-image with the default model ("ras-shapes"): tokenize, encode, flow-matching Euler with CFG
 /// (optionally RAS) directly in pixel space. A model folder mirrors diffusers' layout: <c>model_index.json</c>,
 /// <c>transformer/</c>, <c>text_encoder/</c>, <c>tokenizer/vocab.json</c>, <c>scheduler/</c>.
 /// </summary>
@@ -80,7 +80,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
         get
         {
             int patch = Transformer.Config.PatchSize;
-            return new PipelineDefaults(DefaultSteps, DefaultGuidance, ImageSize, ImageSize, patch, Transformer.Config.PosEmbedMaxSize * patch, RecommendedRas, SupportsImageToImage: false);
+            return new PipelineDefaults(DefaultSteps, DefaultGuidance, ImageSize, ImageSize, patch, Transformer.Config.PosEmbedMaxSize * patch, RecommendedRas, SupportsImageToImage: true);
         }
     }
 
@@ -171,12 +171,9 @@ public sealed class ShapesPipeline : ITextToImagePipeline
     public Task<ImageGeneration> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        foreach ((bool given, string option) in new[] { (request.InitImage is not null, "image"), (request.Shift is not null, "shift") })
+        if (request.Shift is not null)
         {
-            if (given)
-            {
-                throw new OptionsException(option, "is not available for the ras-shapes model");
-            }
+            throw new OptionsException("shift", "is not available for the ras-shapes model");
         }
 
         if (request.Extras is { } extras)
@@ -197,9 +194,13 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             Seed = request.Seed,
             Steps = request.Steps ?? defaults.Steps,
             GuidanceScale = request.GuidanceScale ?? defaults.GuidanceScale,
-            Width = request.Width ?? defaults.Width,
-            Height = request.Height ?? defaults.Height,
+            Width = request.Width ?? DefaultEdge(request.InitImage?.Width, defaults),
+            Height = request.Height ?? DefaultEdge(request.InitImage?.Height, defaults),
             Ras = request.Ras,
+            InitImage = request.InitImage,
+            Strength = request.Strength,
+            SeedPerImage = request.SeedPerImage,
+            Stop = request.Stop,
         };
         return Task.Run(() =>
         {
@@ -210,7 +211,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
                 warnings.Add($"the prompt was truncated to {Tokenizer.MaxLength} words");
             }
 
-            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps, shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras);
+            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps - StartStep(shapes), shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras);
             return new ImageGeneration(result.Images, result.Width, result.Height, settings, result.Steps, result.TokenComputeCounts, result.PatchSize,
                 warnings, new Dictionary<string, double> { ["denoise"] = result.Elapsed.TotalSeconds });
         }, cancellationToken);
@@ -233,14 +234,17 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             throw new OptionsException("prompt", "at least one prompt is needed");
         }
 
+        int startStep = StartStep(request);
         var sampler = new SamplerOptions
         {
             Steps = request.Steps,
             CfgScale = request.GuidanceScale,
+            StartStep = startStep,
+            Stop = request.Stop,
             Preview = preview ? latents => new LatentPreview(request.Width, request.Height, ImageTensors.ToRgbBytes(latents[0])) : null,
         };
         sampler.Validate();
-        RasPlan.Create(request.Ras, sampler.Steps, request.Height / patch, request.Width / patch);
+        RasPlan.Create(request.Ras, sampler.Steps - startStep, request.Height / patch, request.Width / patch);
 
         var clock = Stopwatch.StartNew();
         int batch = request.Prompts.Count;
@@ -260,9 +264,20 @@ public sealed class ShapesPipeline : ITextToImagePipeline
         }
 
         using var conditioning = SD3Conditioning.Create(hidden, pooled, negativeHidden, negativePooled, batch, sampler.UsesCfg);
-        Tensor noise = InitialNoise.Draw([batch, Transformer.Config.InChannels, request.Height, request.Width], request.Seed, device);
+        long[] shape = [batch, Transformer.Config.InChannels, request.Height, request.Width];
+        Tensor noise = request.SeedPerImage ? InitialNoise.DrawPerImage(shape, request.Seed, device) : InitialNoise.Draw(shape, request.Seed, device);
+        FlowMatchSchedule schedule = Scheduler.SetTimesteps(sampler.Steps);
+        if (request.InitImage is not null)
+        {
+            // Pixel space: the clean sample is the image itself, noised to the first step's sigma exactly as the latent families
+            // noise their VAE latents (σ·noise + (1 − σ)·x₀, diffusers' scale_noise).
+            Tensor clean = ImageTensors.FromRgb(request.InitImage, request.Width, request.Height).to(device);
+            float sigma = schedule.Sigmas[startStep];
+            noise = noise.mul(sigma).add(clean.expand(shape).mul(1f - sigma));
+        }
+
         using var session = new RasSession(request.Ras);
-        Tensor images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), Scheduler.SetTimesteps(sampler.Steps), noise, sampler, session, progress, cancellationToken);
+        Tensor images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), schedule, noise, sampler, session, progress, cancellationToken);
         var rgb = Enumerable.Range(0, batch).Select(b => ImageTensors.ToRgbBytes(images[b])).ToList();
         return new ShapesGeneration(rgb, request.Width, request.Height, [.. session.Records], session.TokenComputeCounts(), patch, clock.Elapsed,
             [.. tokenized.SelectMany(t => t.UnknownWords).Concat(negative.UnknownWords)], tokenized.Any(t => t.Truncated) || negative.Truncated);
@@ -277,6 +292,29 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             TextEncoder.Dispose();
         }
     }
+
+    /// <summary>
+    /// diffusers' <c>get_timesteps</c> for image-to-image (<c>t_start = int(steps − min(steps·strength, steps))</c>); 0 for text-to-image.
+    /// </summary>
+    private static int StartStep(ShapesRequest request)
+    {
+        if (request.InitImage is null)
+        {
+            return 0;
+        }
+
+        if (!double.IsFinite(request.Strength) || request.Strength <= 0 || request.Strength > 1)
+        {
+            throw new OptionsException("strength", $"must be in (0, 1], found {request.Strength}");
+        }
+
+        return (int)Math.Max(request.Steps - Math.Min(request.Steps * request.Strength, request.Steps), 0);
+    }
+
+    /// <summary>The input image's edge rounded down to the size multiple when it fits the model, else the native size.</summary>
+    private static int DefaultEdge(int? input, PipelineDefaults defaults) =>
+        input is int edge && edge / defaults.SizeMultiple * defaults.SizeMultiple is int rounded && rounded >= defaults.SizeMultiple && rounded <= defaults.MaxSize
+            ? rounded : defaults.Width;
 
     private static void ValidateSize(string option, int value, int multiple, int max)
     {

@@ -1,3 +1,4 @@
+using Ras.IO.Images;
 using Ras.RegionAdaptive;
 
 namespace Ras.Pipelines;
@@ -28,4 +29,16 @@ public sealed record ShapesRequest
 
     /// <summary>RAS settings (dense by default).</summary>
     public RasOptions Ras { get; init; } = new();
+
+    /// <summary>Image-to-image input (resized to <see cref="Width"/>×<see cref="Height"/> when it differs); null for text-to-image.</summary>
+    public RgbImage? InitImage { get; init; }
+
+    /// <summary>Image-to-image strength in (0, 1]: the share of the schedule that is run. Default 0.6, as diffusers.</summary>
+    public double Strength { get; init; } = 0.6;
+
+    /// <summary>Image <c>i</c> gets its own noise draw from seed <c>Seed + i</c> (see <see cref="ImageRequest.SeedPerImage"/>).</summary>
+    public bool SeedPerImage { get; init; }
+
+    /// <summary>Stops sampling early and returns the images as they are (see <see cref="ImageRequest.Stop"/>).</summary>
+    public CancellationToken Stop { get; init; }
 }

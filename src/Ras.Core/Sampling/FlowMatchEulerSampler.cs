@@ -20,7 +20,7 @@ public static class FlowMatchEulerSampler
     /// <summary>
     /// Denoises <paramref name="initialLatents"/> <c>[B, C, H, W]</c> along <paramref name="schedule"/> (the full
     /// <see cref="SamplerOptions.Steps"/>-step schedule; the run starts at <see cref="SamplerOptions.StartStep"/>) and
-    /// returns the final float32 latents.
+    /// returns the final float32 latents (those of the last finished step when <see cref="SamplerOptions.Stop"/> ends the run early).
     /// </summary>
     /// <exception cref="OptionsException">Invalid options, or conditioning that does not match the guidance setting.</exception>
     /// <exception cref="NonFiniteException">The model produced NaN or infinite values.</exception>
@@ -70,6 +70,11 @@ public static class FlowMatchEulerSampler
             for (int i = 0; i < remaining.Steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (options.Stop.IsCancellationRequested)
+                {
+                    break;   // stopped early: the latents of the last finished step are the result
+                }
+
                 Tensor next;
                 using (CollectionPause.Begin()) // TorchSharp's implicit scalars must not be finalized mid-call
                 {

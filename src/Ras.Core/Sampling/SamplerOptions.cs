@@ -26,6 +26,12 @@ public sealed record SamplerOptions
     /// <summary>Optional per-step preview of the latents (called inside the step, on the updated latents); null for none.</summary>
     public Func<Tensor, LatentPreview>? Preview { get; init; }
 
+    /// <summary>
+    /// Stops the run early, A1111's "interrupt": when signalled, the loop ends before its next step and returns the latents
+    /// as they are (the caller decodes what it has). Unlike cancellation, this is not an error.
+    /// </summary>
+    public CancellationToken Stop { get; init; }
+
     /// <summary>True when classifier-free guidance is used (<see cref="CfgScale"/> &gt; 1).</summary>
     public bool UsesCfg => CfgScale > 1.0;
 

@@ -32,10 +32,10 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.True(first.ExitCode == 0, first.Error);
         Assert.Equal(File.ReadAllBytes(a), File.ReadAllBytes(b));
         string text = Encoding.Latin1.GetString(File.ReadAllBytes(a));
-        Assert.Contains("parameters\0a small red circle at the center on a blue background\nNegative prompt: \nSteps: 3", text, StringComparison.Ordinal);
+        Assert.Contains("parameters\0a small red circle at the center on a blue background\nSteps: 3, Sampler: Euler, CFG scale: 4, Seed: 7, Size: 64x64, Model hash: ", text, StringComparison.Ordinal);
         Assert.Contains("Seed: 7", text, StringComparison.Ordinal);
-        Assert.Contains("sample-ratio 0.5", text, StringComparison.Ordinal);
-        Assert.Contains("selection revisit", text, StringComparison.Ordinal);
+        Assert.Contains("RAS sample ratio: 0.5, RAS metric: std", text, StringComparison.Ordinal);
+        Assert.Contains("RAS selection: revisit", text, StringComparison.Ordinal);
         Assert.True(File.Exists(temp.File("heat.png")));
         Assert.Contains("tokens:", first.Out, StringComparison.Ordinal);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(a)[..4]);

@@ -34,8 +34,8 @@ public sealed class LuminaCommandTests : IDisposable
         Assert.Equal((128, 96), (first.Width, first.Height));
         Assert.NotEqual(first.Rgb, second.Rgb);
         string text = Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("cat-1.png")));
-        Assert.Contains("parameters\0A Cat\nNegative prompt: \nSteps: 6", text, StringComparison.Ordinal);
-        Assert.Contains("CFG scale: 4, Seed: 3, Size: 128x96, Batch: 2", text, StringComparison.Ordinal);
+        Assert.Contains("parameters\0A Cat\nSteps: 6, Sampler: Euler, CFG scale: 4", text, StringComparison.Ordinal);
+        Assert.Contains("CFG scale: 4, Seed: 4, Size: 128x96, Model hash: ", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class LuminaText2ImgPipelineTests : IDisposable
     {
         using var pipeline = LuminaText2ImgPipeline.Open(folder);
         PipelineDefaults d = pipeline.Defaults;
-        Assert.Equal((30, 4.0, 128, 128, 16, 384 * 16, false), (d.Steps, d.GuidanceScale, d.Width, d.Height, d.SizeMultiple, d.MaxSize, d.SupportsImageToImage));
+        Assert.Equal((30, 4.0, 128, 128, 16, 384 * 16, true), (d.Steps, d.GuidanceScale, d.Width, d.Height, d.SizeMultiple, d.MaxSize, d.SupportsImageToImage));
         Assert.Equal(8, pipeline.VaeScaleFactor);
         Assert.Equal((1.0, true, 8), (pipeline.Sampling.ScalingWatershed, pipeline.Sampling.ProportionalAttention, pipeline.Sampling.VaeScaleFactor));
         // 64 tokens at the native size: skip_num_step 256 · 64 / 4096 = 4.
@@ -152,11 +152,27 @@ public sealed class LuminaText2ImgPipelineTests : IDisposable
     }
 
     [Fact]
+    public async Task Image_to_image_runs_the_strengths_share_and_strength_one_equals_text_to_image()
+    {
+        using var pipeline = LuminaText2ImgPipeline.Open(folder);
+        var input = new RgbImage(Enumerable.Range(0, 40 * 30 * 3).Select(i => (byte)(i * 7 % 256)).ToArray(), 40, 30);
+        ImageGeneration text = await pipeline.GenerateAsync(Request(6));
+        ImageGeneration full = await pipeline.GenerateAsync(Request(6) with { InitImage = input, Strength = 1.0 });
+        ImageGeneration half = await pipeline.GenerateAsync(Request(6) with { InitImage = input, Strength = 0.5 });
+
+        Assert.Equal(text.Images[0], full.Images[0]);
+        Assert.Equal(6, full.Steps.Count);
+        Assert.Equal((6, 3), (half.Settings.Steps, half.Settings.StepsRun));
+        Assert.Equal(3, half.Steps.Count);
+        Assert.NotEqual(text.Images[0], half.Images[0]);
+    }
+
+    [Fact]
     public async Task Invalid_requests_name_the_option()
     {
         using var pipeline = LuminaText2ImgPipeline.Open(folder);
         async Task<string> OptionOf(ImageRequest request) => (await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(request))).Option;
-        Assert.Equal("image", await OptionOf(Request() with { InitImage = new RgbImage(new byte[12], 2, 2) }));
+        Assert.Equal("strength", await OptionOf(Request() with { InitImage = new RgbImage(new byte[12], 2, 2), Strength = 0 }));
         Assert.Equal("max-sequence-length", await OptionOf(Request() with { Extras = new SD3Extras { MaxSequenceLength = 128 } }));
         Assert.Equal("no-t5", await OptionOf(Request() with { Extras = new SD3Extras { SkipT5 = true } }));
         Assert.Equal("width", await OptionOf(Request() with { Width = 120 }));

@@ -32,4 +32,36 @@ public static class ImageReader
             throw new RasInputException($"{path}: not a readable image ({e.Message})", e);
         }
     }
+
+    /// <summary>Decodes an image file's bytes (e.g. an upload); <paramref name="what"/> names it in errors.</summary>
+    /// <exception cref="RasInputException">Not a decodable image.</exception>
+    public static RgbImage Decode(byte[] bytes, string what)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        try
+        {
+            ImageResult image = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue);
+            return new RgbImage(image.Data, image.Width, image.Height);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or NotSupportedException or IndexOutOfRangeException)
+        {
+            throw new RasInputException($"{what}: not a readable image ({e.Message})", e);
+        }
+    }
+
+    /// <summary>The width and height in an image file's header, without decoding its pixels; null when it is not an image.</summary>
+    public static (int Width, int Height)? Size(byte[] bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        try
+        {
+            using var stream = new MemoryStream(bytes);
+            ImageInfo? info = ImageInfo.FromStream(stream);
+            return info is { } i ? (i.Width, i.Height) : null;
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or NotSupportedException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
 }

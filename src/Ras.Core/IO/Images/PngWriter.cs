@@ -40,8 +40,21 @@ public static class PngWriter
 
         foreach (var (key, value) in text ?? new Dictionary<string, string>())
         {
-            // tEXt is Latin-1; keys are 1–79 characters.
-            WriteChunk(file, "tEXt", Encoding.Latin1.GetBytes($"{key}\0{value}"));
+            // tEXt is Latin-1 (keys 1–79 characters); text it cannot hold goes in an uncompressed UTF-8 iTXt chunk, as PIL (and so
+            // A1111) writes it, so the text reads back exactly.
+            if (IsLatin1(value))
+            {
+                WriteChunk(file, "tEXt", Encoding.Latin1.GetBytes($"{key}\0{value}"));
+            }
+            else
+            {
+                byte[] keyBytes = Encoding.Latin1.GetBytes(key);
+                byte[] valueBytes = Encoding.UTF8.GetBytes(value);
+                var chunk = new byte[keyBytes.Length + 5 + valueBytes.Length];
+                keyBytes.CopyTo(chunk, 0);   // keyword, NUL, compression flag 0, method 0, empty language tag NUL, empty translated keyword NUL
+                valueBytes.CopyTo(chunk, keyBytes.Length + 5);
+                WriteChunk(file, "iTXt", chunk);
+            }
         }
 
         using (var pixels = new MemoryStream())
@@ -61,6 +74,19 @@ public static class PngWriter
 
         WriteChunk(file, "IEND", []);
         return file.ToArray();
+    }
+
+    private static bool IsLatin1(string value)
+    {
+        foreach (char c in value)
+        {
+            if (c > '\u00FF')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void WriteChunk(Stream stream, string type, ReadOnlySpan<byte> data)

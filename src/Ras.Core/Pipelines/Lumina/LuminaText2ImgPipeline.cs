@@ -15,7 +15,9 @@ using static TorchSharp.torch;
 namespace Ras.Pipelines.Lumina;
 
 /// <summary>
-/// Lumina-Next text-to-image as diffusers' <c>LuminaText2ImgPipeline</c> (0.32) runs it, with optional RAS: Gemma
+/// Lumina-Next text-to-image as diffusers' <c>LuminaText2ImgPipeline</c> (0.32) runs it, with optional RAS, and image-to-image
+/// (ours: diffusers has no Lumina image-to-image pipeline; the input's VAE latents are noised to the first step's sigma as the
+/// SD3 and FLUX.1 image-to-image pipelines do, <see cref="LatentDiffusionPipeline.InitialLatents"/>): Gemma
 /// caption features (prompt and negative), one <c>randn([B, 4, H/8, W/8])</c> draw, the shared flow-matching Euler loop
 /// with <see cref="LuminaDenoiser"/> (reversed time, conditional-first CFG on channels 0–2, per-step RoPE factors,
 /// proportional attention), then the VAE (<c>latents / scaling_factor</c>, no shift). Components are loaded when their
@@ -66,7 +68,7 @@ public sealed class LuminaText2ImgPipeline : LatentDiffusionPipeline
         }
 
         Defaults = new PipelineDefaults(DefaultSteps, DefaultGuidance, native, native, multiple, PositionGrid * multiple,
-            RecommendedRasFor(native / multiple * (native / multiple)), SupportsImageToImage: false,
+            RecommendedRasFor(native / multiple * (native / multiple)), SupportsImageToImage: true,
             (width, height) => RecommendedRasFor(Math.Max(1, width / multiple * (height / multiple))));   // invalid sizes are reported by Generate
     }
 
