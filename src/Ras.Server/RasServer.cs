@@ -81,7 +81,7 @@ public sealed class RasServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, CallerLifetime>();   // the caller (ras serve's Ctrl+C, a test) decides when to stop
         builder.WebHost.UseKestrel(kestrel =>
         {
-            kestrel.Limits.MaxRequestBodySize = options.Limits.MaxBodyBytes;
+            kestrel.Limits.MaxRequestBodySize = 2 * options.Limits.MaxBodyBytes;   // over the limit: read and answered 400; over twice: cut off
             kestrel.AddServerHeader = false;
             if (options.Listen)
             {
@@ -92,7 +92,7 @@ public sealed class RasServer : IAsyncDisposable
                 kestrel.Listen(IPAddress.Loopback, options.Port);
             }
         });
-        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = options.Limits.MaxBodyBytes);
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(form => form.MultipartBodyLengthLimit = options.Limits.MaxBodyBytes);   // an edit's form: the same limit
         string[] origins = options.CorsAllowOrigins?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
         if (origins.Length > 0)
         {

@@ -231,6 +231,16 @@ internal static class A1111Api
                 ?? throw ApiException.BadRequest("sd_model_checkpoint", $"no model named {checkpoint}; GET /sdapi/v1/sd-models lists them");
         }
 
+        var ras = new JsonObject();
+        foreach ((string key, JsonNode? value) in body)
+        {
+            if (key.StartsWith("ras_", StringComparison.Ordinal))
+            {
+                ras[key] = value?.DeepClone();
+            }
+        }
+
+        _ = RasArguments.FromObject(ras, "ras_", string.Empty);   // stored RAS defaults are checked now, not at the next generation
         foreach ((string key, JsonNode? value) in body)
         {
             if (key is not ("sd_model_checkpoint" or "sd_checkpoint_hash"))

@@ -53,8 +53,9 @@ internal static class A1111Request
             throw new ApiException(422, "script_name", $"script '{script}' not found");
         }
 
-        // RAS: the always-on extension's positional args, then override_settings' ras_* keys on top.
-        (bool? enabled, RasPatch patch) = (null, new RasPatch());
+        // RAS: the server's stored options (POST /sdapi/v1/options with ras_* keys: for clients that cannot send scripts), then the
+        // always-on extension's positional args, then override_settings' ras_* keys on top.
+        (bool? enabled, RasPatch patch) = StoredRas(state);
         if (f.Object("alwayson_scripts") is JsonObject scripts)
         {
             foreach ((string name, JsonNode? value) in scripts)
@@ -120,6 +121,23 @@ internal static class A1111Request
         }
 
         return (spec, f.String("force_task_id"));
+    }
+
+    /// <summary>The RAS settings stored with <c>POST /sdapi/v1/options</c> (<c>ras_*</c> keys): every request's starting point.</summary>
+    public static (bool? Enabled, RasPatch Patch) StoredRas(ServerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var stored = new JsonObject();
+        foreach (string key in RasArguments.OverrideKeys)
+        {
+            if (state.StoredOptions.TryGetValue(key, out JsonNode? value))
+            {
+                stored[key] = value?.DeepClone();
+            }
+        }
+
+        (bool? enabled, RasPatch patch) = RasArguments.FromObject(stored, "ras_", "options.");
+        return (enabled ?? (patch.IsEmpty ? null : true), patch);
     }
 
     /// <summary>A1111's seeds: −1 (or any negative, or none) draws a random one in [0, 2³²), which is reported.</summary>

@@ -105,7 +105,25 @@ internal static class RasArguments
             SampleRatioEnd = Number("sample_ratio_end"),
             Dilate = Integer("dilate"),
         };
+        Check(patch.SampleRatio, r => r > 0 && r <= 1, "must be in (0, 1]", field("sample_ratio"));
+        Check(patch.SampleRatioEnd, r => r > 0 && r <= 1, "must be in (0, 1]", field("sample_ratio_end"));
+        Check(patch.HighRatio, r => r >= 0 && r <= 1, "must be in [0, 1]", field("high_ratio"));
+        Check(patch.StarvationScale, r => r >= 0, "must be ≥ 0", field("starvation_scale"));
+        Check(patch.SchedulerStartStep, s => s >= 1, "must be ≥ 1", field("scheduler_start_step"));
+        Check(patch.SchedulerEndStep, s => s >= 1, "must be ≥ 1", field("scheduler_end_step"));
+        Check(patch.SkipNumStepLength, s => s >= 0, "must be ≥ 0", field("skip_num_step_length"));
+        Check(patch.Dilate, d => d >= 0, "must be ≥ 0", field("dilate"));
         return (enabled, patch);
+    }
+
+    /// <summary>The checks that do not depend on the run (step ranges are checked against the steps when the job runs).</summary>
+    private static void Check<T>(T? value, Func<T, bool> valid, string rule, string field)
+        where T : struct, IFormattable
+    {
+        if (value is T v && !valid(v))
+        {
+            throw ApiException.BadRequest(field, $"{rule}, found {v.ToString(null, CultureInfo.InvariantCulture)}");
+        }
     }
 
     /// <summary>A list of steps: a JSON array of integers, or a comma list as the CLI takes it (<c>"12,22"</c>, <c>""</c> for none).</summary>

@@ -22,20 +22,35 @@ internal static class HttpJson
 {
     private static readonly JsonSerializerOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>The request body as a JSON object; an empty body is <c>{}</c> (every field is optional).</summary>
+    /// <summary>
+    /// The request body as a JSON object; an empty body is <c>{}</c> (every field is optional). A body over
+    /// <paramref name="maxBytes"/> is read to its end and discarded, so the client (still sending) gets its 400 rather than a
+    /// reset connection; Kestrel itself cuts off bodies over twice the limit.
+    /// </summary>
     public static async Task<JsonObject> ReadObjectAsync(HttpContext context, long maxBytes)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Request.ContentLength > maxBytes)
-        {
-            throw ApiException.BadRequest("body", $"must be at most {maxBytes} bytes, found {context.Request.ContentLength}");
-        }
-
         JsonNode? node;
         try
         {
             using var buffer = new MemoryStream();
-            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            byte[] chunk = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+                if (total <= maxBytes)
+                {
+                    buffer.Write(chunk, 0, read);
+                }
+            }
+
+            if (total > maxBytes)
+            {
+                throw ApiException.BadRequest("body", $"must be at most {maxBytes} bytes, found {total}");
+            }
+
             if (buffer.Length == 0)
             {
                 return [];

@@ -151,7 +151,7 @@ internal static class OpenAIApi
         (int? width, int? height) = Size(f.String("size"), limits, defaults);
         (bool enabled, RasPatch patch) = f.Json["ras"] switch
         {
-            null => (false, new RasPatch()),
+            null => A1111Request.StoredRas(state) is var (on, p) ? (on ?? false, p) : default,
             JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => (v.GetValue<bool>(), new RasPatch()),
             JsonObject o => RasArguments.FromObject(o, string.Empty, "ras.") is var (on, p) ? (on ?? true, p) : default,
             var other => throw ApiException.BadRequest("ras", $"must be true, false or an object of RAS options, found {JsonFields.Show(other)}"),
