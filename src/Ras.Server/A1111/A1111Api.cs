@@ -113,7 +113,7 @@ internal static class A1111Api
             ["interrupted"] = job?.Interrupted ?? false,
             ["stopping_generation"] = false,
             ["job"] = job is null ? string.Empty : job.Spec.InitImage is null ? "txt2img" : "img2img",
-            ["job_count"] = job is null ? 0 : Math.Max(1, job.Spec.Iterations),
+            ["job_count"] = job is null ? 0 : Math.Max(1, job.Spec.ImageCount),
             ["job_timestamp"] = (job?.Started ?? DateTimeOffset.UtcNow).ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture),
             ["job_no"] = job?.Progress?.Iteration ?? 0,
             ["sampling_step"] = job?.Progress?.Step ?? 0,
@@ -186,7 +186,7 @@ internal static class A1111Api
                 ["id_live_preview"] = fresh ? p!.PreviewId : knownPreview,
                 ["textinfo"] = TextInfo(p),
                 ["job_no"] = p?.Iteration ?? 0,
-                ["job_count"] = Math.Max(1, job.Spec.Iterations),
+                ["job_count"] = Math.Max(1, job.Spec.ImageCount),
                 ["sampling_step"] = p?.Step ?? 0,
                 ["sampling_steps"] = p?.Steps ?? 0,
                 ["ras_computed_tokens"] = p?.ComputedTokens ?? 0,
@@ -198,7 +198,7 @@ internal static class A1111Api
     }
 
     private static string TextInfo(JobProgress? p) => p is null || p.Steps == 0 ? "Starting..."
-        : $"Batch {p.Iteration + 1}/{p.Iterations}, step {p.Step}/{p.Steps}, {p.ComputedTokens}/{p.TotalTokens} tokens computed";
+        : $"Image {p.Iteration + 1}/{p.Iterations}, step {p.Step}/{p.Steps}, {p.ComputedTokens}/{p.TotalTokens} tokens computed";
 
     private static byte[]? Preview(JobProgress? p) => p?.Preview is { } preview ? PngWriter.Encode(preview.Rgb, preview.Width, preview.Height) : null;
 

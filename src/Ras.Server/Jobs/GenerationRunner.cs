@@ -38,15 +38,17 @@ internal sealed class GenerationRunner(Device? device) : IDisposable
         int resolvedWidth = 0, resolvedHeight = 0, steps = spec.Steps ?? defaults.Steps;
         double cfg = 0;
         double? distilled = null;
-        for (int k = 0; k < spec.Iterations && !job.Interrupted; k++)
+        // Every image is its own run from its own seed, so that seed alone makes it again byte for byte (a batched forward
+        // rounds differently from a single one); A1111's n_iter batches of batch_size images are made one image after another.
+        int count = spec.Iterations * spec.BatchSize;
+        for (int n = 0; n < count && !job.Interrupted; n++)
         {
             CancellationToken stop = job.BeginBatch();
             var request = new ImageRequest
             {
                 Prompts = [spec.Prompt],
                 NegativePrompt = spec.NegativePrompt,
-                ImagesPerPrompt = spec.BatchSize,
-                Seed = spec.Seed + ((long)k * spec.BatchSize),
+                Seed = spec.Seed + n,
                 SeedPerImage = true,
                 Steps = spec.Steps,
                 GuidanceScale = guidance,
@@ -59,27 +61,24 @@ internal sealed class GenerationRunner(Device? device) : IDisposable
                 Preview = true,
                 Stop = stop,
             };
-            int iteration = k;
+            int image = n;
             var progress = new Reports(p =>
             {
                 if (p.Stage == GenerationStage.Denoise)
                 {
                     int id = (job.Progress?.PreviewId ?? 0) + 1;
-                    job.Progress = new JobProgress(iteration, spec.Iterations, p.Step, p.Total, p.ComputedTokens, p.TotalTokens, p.Preview, id);
+                    job.Progress = new JobProgress(image, count, p.Step, p.Total, p.ComputedTokens, p.TotalTokens, p.Preview, id);
                 }
             });
-            job.Progress = new JobProgress(k, spec.Iterations, 0, steps, 0, 0, job.Progress?.Preview, job.Progress?.PreviewId ?? 0);
+            job.Progress = new JobProgress(n, count, 0, steps, 0, 0, job.Progress?.Preview, job.Progress?.PreviewId ?? 0);
             ImageGeneration generation = await model.GenerateAsync(request, progress, cancellation).ConfigureAwait(false);
             warnings.AddRange(generation.Warnings.Where(w => !warnings.Contains(w)));
             (resolvedWidth, resolvedHeight, steps) = (generation.Width, generation.Height, generation.Settings.Steps);
             cfg = defaults.GuidanceKind == GuidanceKind.ClassifierFree ? generation.Settings.GuidanceScale : (generation.Settings.Extras as FluxExtras)?.TrueCfgScale ?? 1.0;
             distilled = defaults.GuidanceKind == GuidanceKind.Embedded ? generation.Settings.GuidanceScale : null;
-            for (int i = 0; i < generation.Images.Count; i++)
-            {
-                string text = Infotext.For(request, generation, i, defaults.GuidanceKind, spec.Model.Identity);
-                byte[] png = PngWriter.Encode(generation.Images[i], generation.Width, generation.Height, new Dictionary<string, string> { ["parameters"] = text });
-                images.Add(new GeneratedImage(png, text, request.Seed + i, spec.Heatmaps ? Heatmap(generation, i) : null));
-            }
+            string text = Infotext.For(request, generation, 0, defaults.GuidanceKind, spec.Model.Identity);
+            byte[] png = PngWriter.Encode(generation.Images[0], generation.Width, generation.Height, new Dictionary<string, string> { ["parameters"] = text });
+            images.Add(new GeneratedImage(png, text, request.Seed, spec.Heatmaps ? Heatmap(generation, 0) : null));
         }
 
         if (job.Interrupted)
