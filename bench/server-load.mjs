@@ -14,9 +14,10 @@ const dll = args.dll ?? 'src/Ras.Cli/bin/Release/net10.0/ras.dll';
 const connections = Number(args.connections ?? 32);
 const seconds = Number(args.seconds ?? 60);
 const warmupSeconds = Number(args.warmup ?? 10);
-const hardStop = setTimeout(() => { console.error('server-load: hard time limit reached'); process.exit(3); }, (warmupSeconds + seconds + 180) * 1000);
+let server;
+const hardStop = setTimeout(() => { console.error('server-load: hard time limit reached'); server.kill('SIGKILL'); process.exit(3); }, (warmupSeconds + seconds + 180) * 1000);
 
-const server = spawn('dotnet', [dll, 'serve', '--port', '0', '--queue-size', '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
+server = spawn('dotnet', [dll, 'serve', '--port', '0', '--queue-size', '16'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const base = await new Promise((resolve, reject) => {
   let text = '';
   server.stdout.on('data', (chunk) => {
@@ -71,10 +72,13 @@ async function load(durationSeconds, record) {
 const percentile = (values, p) => { const s = [...values].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : null; };
 
 // 1. Warm-up.
+console.error(`server-load: ${base}, warm-up ${warmupSeconds} s`);
 await load(warmupSeconds);
 const rssAfterWarmup = rss();
+const memoryAfterWarmup = JSON.parse((await request('GET', '/ras/v1/capabilities')).body).memory;
 
 // 2. Load, with a watcher of the queue.
+console.error(`server-load: load, ${connections} connections for ${seconds} s`);
 const stats = {};
 let maxPendingSeen = 0;
 let watching = true;
@@ -96,6 +100,7 @@ await watcher;
 const rssAtEnd = rss();
 const caps = JSON.parse((await request('GET', '/ras/v1/capabilities')).body);
 
+console.error("server-load: disconnects");
 // 3. Disconnects: measure one step of a long job, then 20 clients start long jobs and drop their connections.
 const long = { prompt, steps: 150, seed: 1 };
 const stepProbe = request('POST', '/sdapi/v1/txt2img', long, { agent: false });
@@ -107,8 +112,10 @@ while (stepTimes.length < 8) {
   if (step !== lastStep) { if (lastStep > 0 && step === lastStep + 1) stepTimes.push(performance.now() - lastAt); lastStep = step; lastAt = performance.now(); }
   await new Promise((r) => setTimeout(r, 5));
 }
+console.error(`server-load: one step ${JSON.stringify(stepTimes.map(Math.round))} ms`);
 await request('POST', '/sdapi/v1/interrupt', {});
 await stepProbe;
+console.error('server-load: dropping 20 clients');
 const stepMs = percentile(stepTimes, 0.5);
 const dropped = [];
 for (let i = 0; i < 20; i++) {
@@ -126,6 +133,7 @@ while (performance.now() - droppedAt < 30000) {
   await new Promise((r) => setTimeout(r, 5));
 }
 
+console.error("server-load: stopping");
 // 4. Stop.
 server.kill('SIGTERM');
 const exitCode = await new Promise((resolve) => server.on('exit', (code) => resolve(code)));
@@ -145,6 +153,7 @@ const summary = {
   rss_change_percent: +((100 * (rssAtEnd - rssAfterWarmup)) / rssAfterWarmup).toFixed(1),
   disconnects: { clients: 20, queued_before: beforeDrop.pending, active_before: beforeDrop.active, step_ms: Math.round(stepMs), freed_ms: freedMs && Math.round(freedMs),
     within_one_step: freedMs !== null && freedMs <= stepMs },
+  memory_after_warmup: memoryAfterWarmup, memory_at_end: caps.memory,
   server_exit_code: exitCode,
 };
 mkdirSync('bench/results', { recursive: true });

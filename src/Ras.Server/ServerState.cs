@@ -22,7 +22,7 @@ internal sealed class ServerState : IAsyncDisposable
         current = options.Model is null ? Catalog.Entries[0]
             : Catalog.Find(options.Model) ?? throw new Errors.OptionsException("model", $"no model named {options.Model} (listed: {string.Join(", ", Catalog.Entries.Select(e => e.Name))})");
         Runner = new GenerationRunner(options.Device);
-        Queue = new GenerationQueue(options.QueueSize, RunAsync);
+        Queue = new GenerationQueue(options.QueueSize, Run);
     }
 
     public ServerOptions Options { get; }
@@ -58,9 +58,9 @@ internal sealed class ServerState : IAsyncDisposable
         Runner.Dispose();
     }
 
-    private async Task<GenerationResult> RunAsync(Job job, CancellationToken cancellation)
+    private GenerationResult Run(Job job, CancellationToken cancellation)
     {
-        GenerationResult result = await Runner.RunAsync(job, cancellation).ConfigureAwait(false);
+        GenerationResult result = Runner.Run(job, cancellation);
         if (Runner.DefaultsOf(job.Spec.Model) is { } defaults)
         {
             knownDefaults[job.Spec.Model.Path] = defaults;

@@ -23,6 +23,12 @@ public interface ITextToImagePipeline : IDisposable
     /// <exception cref="Errors.RasInputException">A component that cannot be loaded.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     Task<ImageGeneration> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="GenerateAsync"/> on the calling thread. A long-lived caller (a server's worker) that always generates on the
+    /// same thread keeps libtorch's and the allocator's per-thread caches on that one thread instead of on every pool thread.
+    /// </summary>
+    ImageGeneration Generate(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A family's defaults and limits.</summary>

@@ -171,6 +171,13 @@ public sealed class ShapesPipeline : ITextToImagePipeline
     public Task<ImageGeneration> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return Task.Run(() => Generate(request, progress, cancellationToken), cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ImageGeneration Generate(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         if (request.Shift is not null)
         {
             throw new OptionsException("shift", "is not available for the ras-shapes model");
@@ -202,19 +209,17 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             SeedPerImage = request.SeedPerImage,
             Stop = request.Stop,
         };
-        return Task.Run(() =>
+        cancellationToken.ThrowIfCancellationRequested();
+        ShapesGeneration result = Generate(shapes, SynchronousProgress.ForDenoise(progress), request.Preview, cancellationToken);
+        var warnings = result.UnknownWords.Distinct().Select(w => $"'{w}' is not in the model's vocabulary; it was mapped to the unknown token").ToList();
+        if (result.Truncated)
         {
-            ShapesGeneration result = Generate(shapes, SynchronousProgress.ForDenoise(progress), request.Preview, cancellationToken);
-            var warnings = result.UnknownWords.Distinct().Select(w => $"'{w}' is not in the model's vocabulary; it was mapped to the unknown token").ToList();
-            if (result.Truncated)
-            {
-                warnings.Add($"the prompt was truncated to {Tokenizer.MaxLength} words");
-            }
+            warnings.Add($"the prompt was truncated to {Tokenizer.MaxLength} words");
+        }
 
-            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps - StartStep(shapes), shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras);
-            return new ImageGeneration(result.Images, result.Width, result.Height, settings, result.Steps, result.TokenComputeCounts, result.PatchSize,
-                warnings, new Dictionary<string, double> { ["denoise"] = result.Elapsed.TotalSeconds });
-        }, cancellationToken);
+        var settings = new ResolvedSettings(shapes.Steps, shapes.Steps - StartStep(shapes), shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras);
+        return new ImageGeneration(result.Images, result.Width, result.Height, settings, result.Steps, result.TokenComputeCounts, result.PatchSize,
+            warnings, new Dictionary<string, double> { ["denoise"] = result.Elapsed.TotalSeconds });
     }
 
     /// <summary>Generates one image per prompt.</summary>

@@ -342,6 +342,21 @@ internal static class A1111Api
             },
             ["image_to_image"] = true,
             ["inpainting"] = false,
+            ["memory"] = Memory(),
+        };
+    }
+
+    /// <summary>Where the process's memory is (the load test compares it between the warm-up's end and the run's end).</summary>
+    private static JsonObject Memory()
+    {
+        GCMemoryInfo gc = GC.GetGCMemoryInfo();
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        return new JsonObject
+        {
+            ["resident_bytes"] = process.WorkingSet64,
+            ["managed_heap_bytes"] = gc.HeapSizeBytes,
+            ["managed_committed_bytes"] = gc.TotalCommittedBytes,
+            ["threads"] = process.Threads.Count,
         };
     }
 

@@ -22,7 +22,7 @@ internal sealed class GenerationRunner(Device? device) : IDisposable
     /// <summary>The open model's defaults, when <paramref name="model"/> is the open one.</summary>
     public PipelineDefaults? DefaultsOf(ModelEntry model) => loaded == model ? pipeline?.Defaults : null;
 
-    public async Task<GenerationResult> RunAsync(Job job, CancellationToken cancellation)
+    public GenerationResult Run(Job job, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(job);
         GenerationSpec spec = job.Spec;
@@ -71,7 +71,7 @@ internal sealed class GenerationRunner(Device? device) : IDisposable
                 }
             });
             job.Progress = new JobProgress(n, count, 0, steps, 0, 0, job.Progress?.Preview, job.Progress?.PreviewId ?? 0);
-            ImageGeneration generation = await model.GenerateAsync(request, progress, cancellation).ConfigureAwait(false);
+            ImageGeneration generation = model.GenerateAsync(request, progress, cancellation).GetAwaiter().GetResult();
             warnings.AddRange(generation.Warnings.Where(w => !warnings.Contains(w)));
             (resolvedWidth, resolvedHeight, steps) = (generation.Width, generation.Height, generation.Settings.Steps);
             cfg = defaults.GuidanceKind == GuidanceKind.ClassifierFree ? generation.Settings.GuidanceScale : (generation.Settings.Extras as FluxExtras)?.TrueCfgScale ?? 1.0;
