@@ -34,10 +34,10 @@ internal sealed class InfoCommand : ICliCommand
         string configPath = Path.Combine(transformerDir, "config.json");
         var description = ModelFamilies.ForTransformerFolder(transformerDir).DescribeTransformer(configPath, pixelsPerSample).ToList();
         using var store = TensorStore.OpenComponent(transformerDir);
-        var entries = store.Keys.Select(store.Entry).ToList();
+        var entries = store.StoredKeys.Select(store.Describe).ToList();
         long parameters = entries.Sum(e => e.ElementCount);
         long bytes = entries.Sum(e => e.ByteLength);
-        string dtypes = string.Join(", ", entries.GroupBy(e => e.DType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
+        string dtypes = string.Join(", ", entries.GroupBy(e => e.Format).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
         TextWriter o = context.Out;
         o.WriteLine($"transformer:   {transformerDir}");
         o.WriteLine(pixelSpace ? "space:         pixels (ras-shapes pipeline, no VAE)" : "space:         latents (VAE, 8 pixels per latent)");
