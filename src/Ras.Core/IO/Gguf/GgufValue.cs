@@ -72,7 +72,7 @@ public sealed record GgufValue(GgufValueType Type, object Value, GgufValueType? 
     {
         var array = (Array)Value;
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{ElementType}[{array.LongLength}] [");
+        text.Append(CultureInfo.InvariantCulture, $"{ElementType.ToString()!.ToUpperInvariant()}[{array.LongLength}] [");
         for (int i = 0; i < array.Length && text.Length < maxChars; i++)
         {
             text.Append(i == 0 ? string.Empty : ", ");

@@ -57,7 +57,7 @@ public sealed class GgufFileTests : IDisposable
         Assert.Equal(GgufValueType.Array, values["nested"].ElementType);
         Assert.Equal(new[] { 1, 2 }, nested[0].Value);
         Assert.Equal(new[] { "x" }, nested[1].Value);
-        Assert.Equal("Int32[3] [3, 1, 4]", values["ints"].Display());
+        Assert.Equal("INT32[3] [3, 1, 4]", values["ints"].Display());
         Assert.EndsWith("…", new GgufValue(GgufValueType.String, new string('a', 200)).Display(40), StringComparison.Ordinal);
     }
 
