@@ -11,7 +11,7 @@ internal static class CliApp
     {
         var context = new CliContext(output, error, cancellation);
         var root = new RootCommand("Diffusion Transformers with Region-Adaptive Sampling (RAS), on TorchSharp.");
-        foreach (ICliCommand command in new ICliCommand[] { new GenerateCommand(), new DenoiseCommand(), new InfoCommand(), new ConvertCommand(), new BenchCommand(), new TrainDefaultCommand(), new EvalCommand(), new ProbeCommand(), new SynthPipelineCommand() })
+        foreach (ICliCommand command in new ICliCommand[] { new GenerateCommand(), new DenoiseCommand(), new InfoCommand(), new ConvertCommand(), new BenchCommand(), new BenchDequantCommand(), new TrainDefaultCommand(), new EvalCommand(), new ProbeCommand(), new SynthPipelineCommand() })
         {
             Command built = command.Build();
             built.SetAction((result, token) => RunGuarded(command, result, context));
