@@ -1,3 +1,4 @@
+using Ras.IO.Configs;
 using System.Text.Json;
 using Ras.Errors;
 using Ras.IO.Gguf;
@@ -194,7 +195,7 @@ public sealed class TensorStore : ITensorSource, IDisposable
     {
         try
         {
-            using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            using JsonDocument document = JsonDocument.Parse(TextFiles.ReadUtf8(indexPath, TextFiles.MaxJsonBytes, problem => new ConfigException(indexPath, null, problem)));
             if (!document.RootElement.TryGetProperty("weight_map", out JsonElement map) || map.ValueKind != JsonValueKind.Object)
             {
                 throw new ConfigException(indexPath, "weight_map", "missing or not an object");

@@ -1,3 +1,4 @@
+using Ras.IO.Configs;
 using System.Text.Json;
 using Ras.Errors;
 using TorchSharp;
@@ -19,6 +20,11 @@ internal static class SafetensorsHeader
     public static (IReadOnlyDictionary<string, SafetensorsEntry> Entries, IReadOnlyDictionary<string, string> Metadata) Parse(
         string filePath, ReadOnlySpan<byte> json, long dataLength)
     {
+        if (TextFiles.Problem(json) is string problem)
+        {
+            throw new SafetensorsException(filePath, null, $"header {problem}");
+        }
+
         JsonDocument document;
         try
         {

@@ -89,7 +89,7 @@ public sealed class CLIPTokenizer
         ArgumentNullException.ThrowIfNull(mergesTxtPath);
         ArgumentNullException.ThrowIfNull(tokenizerConfigPath);
         Dictionary<string, int> vocabulary = ClipBpeFiles.ReadVocabulary(vocabJsonPath);
-        List<string> merges = ClipBpeFiles.ReadMerges(mergesTxtPath, vocabulary);
+        List<string> merges = ClipBpeFiles.ReadMerges(mergesTxtPath, vocabulary, vocabJsonPath);
         ClipBpeFiles.RequireFile(tokenizerConfigPath);
         if (specialTokensMapPath is not null)
         {
