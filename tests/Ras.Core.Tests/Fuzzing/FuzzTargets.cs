@@ -216,7 +216,7 @@ public static class FuzzTargets
             rgb[i] = (byte)(i * 7);
         }
 
-        return new FuzzTarget("image", [Seed("png", "input.png", PngWriter.Encode(rgb, 16, 8)), Seed("jpeg", "input.jpg", TinyJpeg)],
+        return new FuzzTarget("image", [Seed("png", "input.png", PngWriter.Encode(rgb, 16, 8)), Seed("jpeg", "input.jpg", TinyJpeg), Seed("bmp", "input.bmp", TinyBmp)],
             FormatMutations.Images, path => ImageReader.Read(path));
     }
 
@@ -235,6 +235,30 @@ public static class FuzzTargets
         0xA0, 0x7F,
         0xFF, 0xD9,
     ];
+
+    /// <summary>A 4×2 24-bit BMP: file header, BITMAPINFOHEADER, two rows of 12 bytes (bottom row first).</summary>
+    private static byte[] TinyBmp
+    {
+        get
+        {
+            byte[] bmp = new byte[54 + 24];
+            "BM"u8.CopyTo(bmp);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(2), bmp.Length);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(10), 54);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(14), 40);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), 4);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), 2);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(26), 1);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(28), 24);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(34), 24);
+            for (int i = 54; i < bmp.Length; i++)
+            {
+                bmp[i] = (byte)(i * 13);
+            }
+
+            return bmp;
+        }
+    }
 
     private static FuzzSeed Seed(string name, string file, byte[] bytes) => new(name, new Dictionary<string, byte[]> { [file] = bytes }, file);
 }

@@ -3,9 +3,10 @@ using System.Buffers.Binary;
 namespace Ras.IO.Images;
 
 /// <summary>
-/// Checks a PNG's chunk structure or a JPEG's segment structure (up to the image data) before the bytes reach the decoder:
-/// every length must fit in the file and the declared size must be sane. StbImageSharp loops forever on a JPEG whose
-/// header segment is cut off by the end of the file, and allocates what any header claims, so neither may see such input.
+/// Checks an image file before its bytes reach the decoder: a known signature, a PNG's chunk structure or a JPEG's segment
+/// structure (up to the image data) with every length inside the file, and a sane declared size. StbImageSharp loops forever
+/// on a JPEG whose header segment is cut off by the end of the file, and allocates (and decodes) whatever size a header
+/// claims, so it sees neither.
 /// </summary>
 internal static class ImageHeader
 {
@@ -15,7 +16,11 @@ internal static class ImageHeader
     /// <summary>Most pixels accepted (a 50-megapixel photo; 150 MB as 8-bit RGB).</summary>
     public const long MaxPixels = 50_000_000;
 
-    /// <summary>Null when the structure is sound and the size within the caps; else the problem.</summary>
+    /// <summary>
+    /// Null when the file is a PNG, JPEG, BMP, GIF or PSD whose structure (PNG chunks, JPEG segments up to the image data)
+    /// is sound and whose declared size is within the caps; else the problem. Other formats are refused: TGA has no
+    /// signature, and the decoder takes almost any bytes for one (random data decoded as a 14595×22808 TGA).
+    /// </summary>
     public static string? Problem(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length >= 8 && bytes[..8].SequenceEqual((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
@@ -28,7 +33,26 @@ internal static class ImageHeader
             return Jpeg(bytes);
         }
 
-        return null;   // BMP, GIF, TGA, PSD: left to the decoder
+        if (bytes.Length >= 26 && bytes[0] == (byte)'B' && bytes[1] == (byte)'M')
+        {
+            // BITMAPCOREHEADER (12 bytes): 16-bit sizes; every later header: 32-bit, the height negative for top-down rows.
+            bool core = BinaryPrimitives.ReadUInt32LittleEndian(bytes[14..]) == 12;
+            long width = core ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[18..]) : BinaryPrimitives.ReadInt32LittleEndian(bytes[18..]);
+            long height = core ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[20..]) : Math.Abs((long)BinaryPrimitives.ReadInt32LittleEndian(bytes[22..]));
+            return width < 0 ? $"BMP declares a width of {width}" : Size((uint)Math.Min(width, uint.MaxValue), (uint)Math.Min(height, uint.MaxValue));
+        }
+
+        if (bytes.Length >= 10 && (bytes[..6].SequenceEqual("GIF87a"u8) || bytes[..6].SequenceEqual("GIF89a"u8)))
+        {
+            return Size(BinaryPrimitives.ReadUInt16LittleEndian(bytes[6..]), BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]));
+        }
+
+        if (bytes.Length >= 26 && bytes[..4].SequenceEqual("8BPS"u8))
+        {
+            return Size(BinaryPrimitives.ReadUInt32BigEndian(bytes[18..]), BinaryPrimitives.ReadUInt32BigEndian(bytes[14..]));
+        }
+
+        return "not a PNG, JPEG, BMP, GIF or PSD file (unrecognised signature)";
     }
 
     private static string? Png(ReadOnlySpan<byte> bytes)

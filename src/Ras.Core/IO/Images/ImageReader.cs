@@ -9,7 +9,7 @@ namespace Ras.IO.Images;
 /// <param name="Height">Height in pixels.</param>
 public sealed record RgbImage(byte[] Rgb, int Width, int Height);
 
-/// <summary>Reads PNG, JPEG, BMP, TGA, GIF (first frame) and PSD images as 8-bit RGB (alpha dropped), via StbImageSharp.</summary>
+/// <summary>Reads PNG, JPEG, BMP, GIF (first frame) and PSD images as 8-bit RGB (alpha dropped), via StbImageSharp, after <see cref="ImageHeader"/>'s checks.</summary>
 public static class ImageReader
 {
     /// <summary>Largest image file read.</summary>

@@ -117,7 +117,7 @@ public sealed class CLIPTokenizer
 
             throw declared is null
                 ? new ConfigException(vocabJsonPath, null, $"lacks '{content}', CLIPTokenizer's default special token (the config files name none)")
-                : new ConfigException(declared.FilePath, declared.Field, $"'{content}' is neither in {Path.GetFileName(vocabJsonPath)} nor in added_tokens_decoder");
+                : new ConfigException(declared.FilePath, declared.Field, $"'{content}' is neither in {vocabJsonPath} nor in added_tokens_decoder");
         }
 
         int bos = IdOf(config.Special("bos_token"), DefaultBos);
