@@ -67,7 +67,8 @@ internal static class ClipBpeFiles
     public static List<string> ReadMerges(string path, IReadOnlyDictionary<string, int> vocabulary, string vocabularyPath)
     {
         RequireFile(path);
-        string[] lines = File.ReadAllText(path).Trim().Split('\n');
+        byte[] bytes = TextFiles.ReadUtf8(path, TextFiles.MaxJsonBytes, problem => new ConfigException(path, null, problem));
+        string[] lines = System.Text.Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF').Trim().Split('\n');
         var merges = new List<string>(Math.Min(lines.Length, MaxMerges));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 1; i < lines.Length && i <= MaxMerges; i++)
