@@ -13,7 +13,8 @@ namespace Ras.IO.Gguf;
 /// Every block type is handled the same way: its packed quants are unpacked 32 at a time into one vector of small
 /// signed integers (byte arithmetic), then each run of 8 is widened to int32, converted to float and mapped to
 /// <c>a × q + c</c>, with one <c>(a, c)</c> pair per sub-block: <c>a</c> is the (sub-)block scale (<c>d</c>, or
-/// <c>d × sc</c> for the K types) and <c>c</c> the offset (<c>m</c>, or <c>−dmin × mn</c>; 0 for the symmetric types).
+/// <c>d × sc</c> for the K types) and <c>c</c> the offset (<c>m</c>, or <c>−dmin × mn</c>; the symmetric types have
+/// none and compute just <c>a × q</c>).
 /// <c>a</c>, <c>c</c> and <c>a × q</c> are exact in float32 (products of an f16 and small integers), so the single
 /// rounding is the final addition, as in the reference: the result is the reference's float32, bit for bit, whatever
 /// the order of the products or whether they are fused. Sub-block scales are decoded with scalar code, once per block.
@@ -22,9 +23,6 @@ internal static unsafe class GgufDequantizer
 {
     /// <summary>Byte <c>k</c> of entry <c>b</c> is 16 when bit <c>k</c> of <c>b</c> is set: a 5th quant bit, spread out.</summary>
     private static readonly ulong[] FifthBits = BuildFifthBits();
-
-    /// <summary>The offset of the symmetric types: −0, so that <c>x + Z</c> is <c>x</c> for every x, −0 included.</summary>
-    private static readonly float Z = BitConverter.UInt32BitsToSingle(0x80000000u);
 
     /// <summary>Dequantizes <paramref name="elements"/> values (a whole number of blocks) of <paramref name="type"/>.</summary>
     public static void Dequantize(GgufTensorType type, byte* source, float* destination, long elements)
@@ -70,13 +68,13 @@ internal static unsafe class GgufDequantizer
     private static void Q8_0(byte* p, float* y)
     {
         float d = F16(p);
-        Emit32(Vector256.Load((sbyte*)(p + 2)), d, Z, d, Z, y);
+        Emit32(Vector256.Load((sbyte*)(p + 2)), d, d, y);
     }
 
     private static void Q4_0(byte* p, float* y)
     {
         float d = F16(p);
-        Emit32((Nibbles(p + 2) - Vector256.Create((byte)8)).AsSByte(), d, Z, d, Z, y);
+        Emit32((Nibbles(p + 2) - Vector256.Create((byte)8)).AsSByte(), d, d, y);
     }
 
     private static void Q4_1(byte* p, float* y)
@@ -90,7 +88,7 @@ internal static unsafe class GgufDequantizer
     {
         float d = F16(p);
         Vector256<byte> q = Nibbles(p + 6) | FifthBit(BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(p + 2, 4)));
-        Emit32((q - Vector256.Create((byte)16)).AsSByte(), d, Z, d, Z, y);
+        Emit32((q - Vector256.Create((byte)16)).AsSByte(), d, d, y);
     }
 
     private static void Q5_1(byte* p, float* y)
@@ -150,7 +148,7 @@ internal static unsafe class GgufDequantizer
                 Vector256<byte> low = Shr(qs, 2 * j) & Vector256.Create((byte)3);
                 Vector256<byte> high = Shl(Shr(hmask, 4 * h + j) & Vector256.Create((byte)1), 2);
                 int s = 8 * h + 2 * j;
-                Emit32((low + high - Vector256.Create((byte)4)).AsSByte(), a[s], Z, a[s + 1], Z, y + 128 * h + 32 * j);
+                Emit32((low + high - Vector256.Create((byte)4)).AsSByte(), a[s], a[s + 1], y + 128 * h + 32 * j);
             }
         }
     }
@@ -207,7 +205,7 @@ internal static unsafe class GgufDequantizer
                 Vector256<byte> low = Shr(ql, 4 * (j / 2)) & Vector256.Create((byte)15);
                 Vector256<byte> high = Shl(Shr(qh, 2 * j) & Vector256.Create((byte)3), 4);
                 int s = 8 * h + 2 * j;
-                Emit32(((low | high) - Vector256.Create((byte)32)).AsSByte(), a[s], Z, a[s + 1], Z, y + 128 * h + 32 * j);
+                Emit32(((low | high) - Vector256.Create((byte)32)).AsSByte(), a[s], a[s + 1], y + 128 * h + 32 * j);
             }
         }
     }
@@ -269,6 +267,21 @@ internal static unsafe class GgufDequantizer
         Vector256.Store(Vector256.ConvertToSingle(q1) * scale0 + offset0, y + 8);
         Vector256.Store(Vector256.ConvertToSingle(q2) * scale1 + offset1, y + 16);
         Vector256.Store(Vector256.ConvertToSingle(q3) * scale1 + offset1, y + 24);
+    }
+
+    /// <summary>32 quants → <c>a0 × q</c> for elements 0–15 and <c>a1 × q</c> for 16–31 (the symmetric types: no offset to add).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Emit32(Vector256<sbyte> q, float a0, float a1, float* y)
+    {
+        var (first, second) = Vector256.Widen(q);
+        var (q0, q1) = Vector256.Widen(first);
+        var (q2, q3) = Vector256.Widen(second);
+        Vector256<float> scale0 = Vector256.Create(a0);
+        Vector256<float> scale1 = Vector256.Create(a1);
+        Vector256.Store(Vector256.ConvertToSingle(q0) * scale0, y);
+        Vector256.Store(Vector256.ConvertToSingle(q1) * scale0, y + 8);
+        Vector256.Store(Vector256.ConvertToSingle(q2) * scale1, y + 16);
+        Vector256.Store(Vector256.ConvertToSingle(q3) * scale1, y + 24);
     }
 
     private static ulong[] BuildFifthBits()
