@@ -47,7 +47,7 @@ internal sealed class InfoCommand : ICliCommand
         var entries = store.StoredKeys.Select(store.Describe).ToList();
         long parameters = entries.Sum(e => e.ElementCount);
         long bytes = entries.Sum(e => e.ByteLength);
-        string dtypes = string.Join(", ", entries.GroupBy(e => e.Format).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
+        string dtypes = string.Join(", ", entries.GroupBy(e => e.DType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
         TextWriter o = context.Out;
         o.WriteLine($"transformer:   {transformerDir}");
         o.WriteLine(pixelSpace ? "space:         pixels (ras-shapes pipeline, no VAE)" : "space:         latents (VAE, 8 pixels per latent)");
