@@ -56,6 +56,7 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
     [InlineData("--height", "128", "height")]
     [InlineData("--selection", "random", "selection")]
     [InlineData("--sample-ratio", "2", "sample-ratio")]
+    [InlineData("--clip-skip", "1", "clip-skip")]
     public void Bad_options_exit_2_and_write_nothing(string flag, string value, string named)
     {
         var result = CliRunner.Run("generate", "a small red circle", "--model", fixture.Model, "--steps", "2", "--out", temp.File("x.png"), flag, value);
