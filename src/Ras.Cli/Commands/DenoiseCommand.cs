@@ -56,7 +56,7 @@ internal sealed class DenoiseCommand : ICliCommand
     {
         Device device = compute.Apply(result);
         string modelDir = result.GetValue(model)!;
-        string outPath = result.GetValue(output)!;
+        string outPath = OutputPath.Require("out", result.GetValue(output));
         RasOptions rasOptions = ras.Apply(result, new RasOptions());
         (LuminaSamplingOptions lumina, string? luminaFlag) = LuminaOptions(result);
         AtomicFile.EnsureWritable(outPath);

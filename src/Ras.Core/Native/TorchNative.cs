@@ -21,6 +21,13 @@ public static class TorchNative
     private static readonly Lock Gate = new();
     private static bool done;
 
+    /// <summary>
+    /// True when libtorch's CUDA library (<c>libtorch_cuda.so</c> / <c>torch_cuda.dll</c>) ships with the application, i.e. it
+    /// was built with a CUDA TorchSharp package rather than <c>TorchSharp-cpu</c> (whether a GPU is present is another question:
+    /// <c>torch.cuda.is_available()</c>).
+    /// </summary>
+    public static bool HasCudaLibraries => NativeFolders().Any(f => File.Exists(Path.Combine(f, "libtorch_cuda.so")) || File.Exists(Path.Combine(f, "torch_cuda.dll")));
+
     /// <summary>What the last <see cref="EnsureLoadable"/> call did, for diagnostics (e.g. <c>ras info</c>).</summary>
     public static string Status { get; private set; } = "not checked";
 
@@ -108,7 +115,10 @@ public static class TorchNative
         return dlvsym(libstdcxx, ProbeSymbol, MissingVersion) != IntPtr.Zero;
     }
 
-    private static string? FindWrapper()
+    private static string? FindWrapper() => NativeFolders().Select(f => Path.Combine(f, WrapperFile)).FirstOrDefault(File.Exists);
+
+    /// <summary>The folders the runtime searches for native libraries, then the application's and TorchSharp's.</summary>
+    private static List<string> NativeFolders()
     {
         var folders = new List<string>();
         if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string searchDirs)
@@ -126,7 +136,7 @@ public static class TorchNative
             folders.Add(torchDir);
         }
 
-        return folders.Select(f => Path.Combine(f, WrapperFile)).FirstOrDefault(File.Exists);
+        return folders;
     }
 
     private static string PatchedCopyFor(string original)
