@@ -64,6 +64,15 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void A_prompt_outside_latin1_reads_back_unchanged_from_the_png()
+    {
+        string png = temp.File("star.png");
+        var result = CliRunner.Run("generate", "a large yellow star — 星", "--model", fixture.Model, "--steps", "1", "--seed", "1", "--out", png);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.StartsWith("a large yellow star — 星\nNegative prompt: \nSteps: 1", PngText.Get(png, "parameters"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Batch_writes_numbered_files_and_unknown_words_only_warn()
     {
         var result = CliRunner.Run("generate", "a small teal circle", "--model", fixture.Model, "--steps", "2", "--batch", "2", "--out", temp.File("out.png"));
