@@ -98,8 +98,8 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
         }
 
         timings["decode"] = clock.Elapsed.TotalSeconds;
-        var settings = new ResolvedSettings(plan.Sampler.Steps, plan.Sampler.Steps - plan.Sampler.StartStep, plan.GuidanceScale, plan.Scheduler.Config.Shift,
-            plan.Ras, plan.Extras);
+        int stepsRun = plan.Sampler.Steps - plan.Sampler.StartStep;
+        var settings = new ResolvedSettings(plan.Sampler.Steps, stepsRun, plan.GuidanceScale, plan.Scheduler.Config.Shift, plan.Ras.ResolvedFor(stepsRun), plan.Extras);
         return new ImageGeneration(images, plan.Width, plan.Height, settings, [.. session.Records], session.TokenComputeCounts(),
             VaeScaleFactor * PatchSize, warnings, timings);
     }

@@ -210,7 +210,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
                 warnings.Add($"the prompt was truncated to {Tokenizer.MaxLength} words");
             }
 
-            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps, shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras);
+            var settings = new ResolvedSettings(shapes.Steps, shapes.Steps, shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras.ResolvedFor(shapes.Steps));
             return new ImageGeneration(result.Images, result.Width, result.Height, settings, result.Steps, result.TokenComputeCounts, result.PatchSize,
                 warnings, new Dictionary<string, double> { ["denoise"] = result.Elapsed.TotalSeconds });
         }, cancellationToken);

@@ -121,6 +121,31 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
         Assert.Equal([("Max sequence length", "256"), ("Clip skip", "1")], result.Settings.Extras!.Parameters());
     }
 
+    /// <summary>Issue 16: the resolved settings left start/end step and reset steps null.</summary>
+    [Fact]
+    public async Task Resolved_settings_hold_the_ras_defaults_the_run_used()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        ImageGeneration result = await pipeline.GenerateAsync(Request(8, StableDiffusion3Pipeline.RecommendedRas));
+        RasOptions ras = result.Settings.Ras;
+        Assert.Equal((4, 8), (ras.SchedulerStartStep, ras.SchedulerEndStep));
+        Assert.Equal([3, 5], ras.ErrorResetSteps!);          // ⌊12·8/30⌋, ⌊22·8/30⌋
+        Assert.Equal(StableDiffusion3Pipeline.RecommendedRas.SampleRatio, ras.SampleRatio);
+        var plan = RasPlan.Create(ras, 8, 4, 4);
+        Assert.Equal(result.Steps.Select(s => s.Kind), Enumerable.Range(0, 8).Select(plan.KindOf));
+    }
+
+    /// <summary>Issue 16: with a <see cref="Progress{T}"/> the last step's report could arrive after the task completed.</summary>
+    [Fact]
+    public async Task Synchronous_progress_has_every_report_when_the_task_completes()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        var reports = new List<GenerationProgress>();
+        await pipeline.GenerateAsync(Request(5), new SynchronousProgress<GenerationProgress>(reports.Add));
+        Assert.Equal(Enumerable.Range(1, 5), reports.Where(r => r.Stage == GenerationStage.Denoise).Select(r => r.Step));
+        Assert.Equal(GenerationStage.Decode, reports[^1].Stage);
+    }
+
     [Fact]
     public async Task Ras_ratio_one_is_dense_and_ras_computes_fewer_tokens()
     {
