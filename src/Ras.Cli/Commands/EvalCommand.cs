@@ -74,7 +74,7 @@ internal sealed class EvalCommand : ICliCommand
             AtomicFile.EnsureWritable(gridPath);
         }
 
-        string folder = result.GetValue(model) ?? DefaultModel.Folder();
+        string folder = result.GetValue(model) ?? context.BuiltInModelFolder();
         using var pipeline = ShapesPipeline.Load(folder, device);
         context.Out.WriteLine($"model:    {result.GetValue(model) ?? "ras-shapes (built-in)"}; {options.Prompts} held-out prompts, seed {options.Seed}, {options.Steps} steps, guidance {options.GuidanceScale.ToString(CultureInfo.InvariantCulture)}");
         context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");

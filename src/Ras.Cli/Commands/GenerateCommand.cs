@@ -85,7 +85,7 @@ internal sealed class GenerateCommand : ICliCommand
             "stored" => WeightStorage.Stored,
             var other => throw new OptionsException("weight-storage", $"'{other}' is not auto, full or stored"),
         };
-        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? DefaultModel.Folder(), result.GetValue(config), device, storage);
+        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelPath ?? context.BuiltInModelFolder(), result.GetValue(config), device, storage);
         FamilyExtras? extras = family.Extras(pipeline.Family, result);
         PipelineDefaults defaults = pipeline.Defaults;
         RasOptions recommended = defaults.RecommendedRasFor(result.GetValue(width) ?? defaults.Width, result.GetValue(height) ?? defaults.Height);

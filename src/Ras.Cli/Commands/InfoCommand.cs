@@ -17,7 +17,7 @@ internal sealed class InfoCommand : ICliCommand
 
     public Task<int> RunAsync(ParseResult result, CliContext context)
     {
-        string dir = result.GetValue(model) ?? DefaultModel.Folder();
+        string dir = result.GetValue(model) ?? context.BuiltInModelFolder();
         bool isPipeline = File.Exists(Path.Combine(dir, "transformer", "config.json"));
         string transformerDir = isPipeline ? Path.Combine(dir, "transformer") : dir;
         if (!File.Exists(Path.Combine(transformerDir, "config.json")))

@@ -57,7 +57,7 @@ internal sealed class ProbeCommand : ICliCommand
             }
         }
 
-        string folder = result.GetValue(model) ?? DefaultModel.Folder();
+        string folder = result.GetValue(model) ?? context.BuiltInModelFolder();
         using var pipeline = ShapesPipeline.Load(folder, device);
         context.Out.WriteLine($"model:    {result.GetValue(model) ?? "ras-shapes (built-in)"}; {count} held-out scenes, seed {result.GetValue(seed)}");
         var rows = ShapesProbe.ErrorByTimestep(pipeline, levels, count, result.GetValue(seed));

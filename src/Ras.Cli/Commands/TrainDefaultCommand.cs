@@ -12,7 +12,7 @@ internal sealed class TrainDefaultCommand : ICliCommand
     private readonly Option<string> checkpoints = new("--checkpoint-dir")
     {
         Description = "Where checkpoints live; training resumes from the one there.",
-        DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ras", "train", "default"),
+        DefaultValueFactory = _ => Path.Combine(Ras.IO.Files.UserCache.Root, "train", "default"),
     };
 
     private readonly Option<long?> steps = new("--steps") { Description = "Stop once this many optimizer steps are done in total. Default: --total-steps." };

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Ras.IO.Files;
 using TorchSharp;
 
 namespace Ras.Native;
@@ -143,10 +144,14 @@ public static class TorchNative
     {
         byte[] bytes = File.ReadAllBytes(original);
         string key = Convert.ToHexString(SHA256.HashData(bytes))[..16].ToLowerInvariant();
-        string target = Path.Combine(CacheRoot(), key, WrapperFile);
-        if (File.Exists(target))
+        string relative = Path.Combine("native", key);
+        foreach (string root in UserCache.Roots)
         {
-            return target;
+            string existing = Path.Combine(root, relative, WrapperFile);
+            if (File.Exists(existing))
+            {
+                return existing;
+            }
         }
 
         ElfPatchResult result = ElfVersionPatcher.MarkVersionWeak(bytes, MissingVersion);
@@ -155,31 +160,12 @@ public static class TorchNative
             return original;
         }
 
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A read-only home (containers, CI sandboxes): fall back to a per-user temp folder.
-            target = Path.Combine(Path.GetTempPath(), $"ras-native-{Environment.UserName}", key, WrapperFile);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        }
-
+        // A read-only home (containers, CI sandboxes) falls back to the temp folder.
+        string target = Path.Combine(UserCache.CreateFolder(relative).Folder, WrapperFile);
         string temp = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         File.WriteAllBytes(temp, bytes);
         File.Move(temp, target, overwrite: true); // atomic; concurrent writers produce identical bytes
         return target;
-    }
-
-    private static string CacheRoot()
-    {
-        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        string root = !string.IsNullOrEmpty(xdg) ? xdg
-            : !string.IsNullOrEmpty(home) ? Path.Combine(home, ".cache")
-            : Path.GetTempPath();
-        return Path.Combine(root, "ras", "native");
     }
 
     [DllImport("libc", EntryPoint = "dlvsym")]
