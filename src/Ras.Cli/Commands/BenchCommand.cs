@@ -144,6 +144,7 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         using var inference = inference_mode();
+        using var cancel = transformer.CancelBetweenBlocks(context.Cancellation);   // a forward can take 20 s: Ctrl+C stops between blocks
         using var inputs = new BenchInputs(transformer, setup, device);
         double denseFlops = transformer.Flops(setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
         var ordered = sampleRatios.OrderByDescending(r => r).ToArray();
@@ -262,6 +263,7 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         using Tensor latents = randn([images, setup.InChannels, setup.LatentHeight, setup.LatentWidth], device: device);
+        using var cancel = transformer.CancelBetweenBlocks(context.Cancellation);
         using var session = new RasSession(rasOptions);
         long before = ProcessMemory.ResidentBytes();
         var rss = new List<long>();

@@ -93,6 +93,7 @@ internal sealed class DenoiseCommand : ICliCommand
         using var inputFile = SafetensorsFile.Open(result.GetValue(inputs)!);
         var conditioningInputs = ConditioningInputs.FromFile(inputFile);
         using var scope = NewDisposeScope();
+        using var cancel = transformer.CancelBetweenBlocks(context.Cancellation);
 
         (Tensor latents, Func<Tensor, Tensor> toInputLayout, string origin) = InitialLatents(result, conditioningInputs, transformer, device);
         int patch = transformer.PatchSize;

@@ -262,7 +262,12 @@ public sealed class ShapesPipeline : ITextToImagePipeline
         using var conditioning = SD3Conditioning.Create(hidden, pooled, negativeHidden, negativePooled, batch, sampler.UsesCfg);
         Tensor noise = InitialNoise.Draw([batch, Transformer.Config.InChannels, request.Height, request.Width], request.Seed, device);
         using var session = new RasSession(request.Ras);
-        Tensor images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), Scheduler.SetTimesteps(sampler.Steps), noise, sampler, session, progress, cancellationToken);
+        Tensor images;
+        using (Ras.Models.Common.CancelBetweenBlocks.Install(Transformer, cancellationToken))
+        {
+            images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), Scheduler.SetTimesteps(sampler.Steps), noise, sampler, session, progress, cancellationToken);
+        }
+
         var rgb = Enumerable.Range(0, batch).Select(b => ImageTensors.ToRgbBytes(images[b])).ToList();
         return new ShapesGeneration(rgb, request.Width, request.Height, [.. session.Records], session.TokenComputeCounts(), patch, clock.Elapsed,
             [.. tokenized.SelectMany(t => t.UnknownWords).Concat(negative.UnknownWords)], tokenized.Any(t => t.Truncated) || negative.Truncated);
