@@ -108,18 +108,26 @@ internal sealed class TrainDefaultCommand : ICliCommand
         string lossText = double.IsNaN(recent) ? "no step this run" : string.Create(CultureInfo.InvariantCulture, $"loss (EMA of steps) {recent:0.0000}");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 60:0} min in total); {lossText}"));
+        if (context.Cancellation.IsCancellationRequested)
+        {
+            // Stopped between steps with the checkpoint written: rerunning the same command resumes. No export of an unfinished run.
+            context.Error.WriteLine($"ras: cancelled at step {trainer.Step}; {(trainer.Step > startStep ? "checkpoint written" : "no step this run")} (rerun the command to resume){(exportDir is null ? string.Empty : "; nothing exported")}");
+            return Task.FromResult(ExitCodes.Cancelled);
+        }
+
         if (exportDir is not null)
         {
             trainer.Export(exportDir);
             context.Out.WriteLine($"exported:   {exportDir} (EMA weights, fp16)");
         }
 
-        return Task.FromResult(context.Cancellation.IsCancellationRequested ? ExitCodes.Cancelled : ExitCodes.Ok);
+        return Task.FromResult(ExitCodes.Ok);
     }
 
     private static void ReportProgress(CliContext context, long step, long target, double loss, TimeSpan elapsed, long stepsThisRun)
     {
-        if (Console.IsErrorRedirected && step % 50 != 0)
+        // Redirected (logs, pipes): a line for the run's first step, then every 50 steps.
+        if (Console.IsErrorRedirected && step % 50 != 0 && stepsThisRun != 1)
         {
             return;
         }
