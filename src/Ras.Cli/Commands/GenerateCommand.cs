@@ -32,9 +32,9 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<string?> image = new("--image") { Description = "Image-to-image (SD3, FLUX.1): the input picture (PNG, JPEG, BMP…), resized to the output size." };
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
     private readonly Option<string> weightStorage = new("--weight-storage") { Description = "How the large weights (the transformer; T5 for SD3 and FLUX.1, Gemma for Lumina-Next) are held: auto (half-precision checkpoints stay half and are upcast one block at a time when a float32 copy would exceed half the RAM), full (all float32: fastest) or stored (always keep half). Compute is float32 either way.", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string> output = new("--out") { Description = "PNG to write.", DefaultValueFactory = _ => "out.png" };
+    private readonly Option<string> output = new("--out") { Description = "PNG to write (a .png path; the parameters go in its text chunk).", DefaultValueFactory = _ => "out.png" };
     private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3 and FLUX.1-dev: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; FLUX.1-schnell: the same from step 2 with no reset; the built-in ras-shapes: the same with revisit selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
-    private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG showing, per token, in how many steps it was computed (blue few, red all), over the image." };
+    private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG (a .png path other than --out) showing, per token, in how many steps it was computed (blue few, red all), over the image." };
     private readonly FamilyFlags family = new();
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
