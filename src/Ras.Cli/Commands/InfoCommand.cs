@@ -21,7 +21,7 @@ internal sealed class InfoCommand : ICliCommand
 
     public Task<int> RunAsync(ParseResult result, CliContext context)
     {
-        string dir = result.GetValue(model) ?? DefaultModel.Folder();
+        string dir = result.GetValue(model) ?? context.BuiltInModelFolder();
         if (File.Exists(dir))
         {
             DescribeFile(dir, context.Out);
@@ -42,10 +42,15 @@ internal sealed class InfoCommand : ICliCommand
 
         // The config is read (and checked) before the weights' headers.
         string configPath = Path.Combine(transformerDir, "config.json");
-        var description = ModelFamilies.ForTransformerFolder(transformerDir).DescribeTransformer(configPath, pixelsPerSample).ToList();
+        ModelFamily family = ModelFamilies.ForTransformerFolder(transformerDir);
+        var description = family.DescribeTransformer(configPath, pixelsPerSample).ToList();
         using var store = TensorStore.OpenComponent(transformerDir);
         var entries = store.StoredKeys.Select(store.Describe).ToList();
-        long parameters = entries.Sum(e => e.ElementCount);
+
+        // Parameters as model.parameters() counts them (model cards do too); stored buffers (SD3's position table) are listed apart.
+        var buffers = entries.Where(e => family.TransformerBufferKeys.Contains(e.Name)).ToList();
+        long bufferValues = buffers.Sum(e => e.ElementCount);
+        long parameters = entries.Sum(e => e.ElementCount) - bufferValues;
         long bytes = entries.Sum(e => e.ByteLength);
         string dtypes = string.Join(", ", entries.GroupBy(e => e.DType).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} ×{g.Count()}"));
         TextWriter o = context.Out;
@@ -56,8 +61,14 @@ internal sealed class InfoCommand : ICliCommand
             o.WriteLine($"{label + ":",-15}{text}");
         }
 
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {parameters:N0} ({parameters / 1e9:0.000} B) in {entries.Count} tensors"));
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored:        {dtypes}; {bytes / 1048576.0:0.0} MiB on disk; {parameters * 4 / 1048576.0:0.0} MiB as float32"));
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parameters:    {parameters:N0} ({parameters / 1e9:0.000} B) in {entries.Count - buffers.Count} tensors"));
+        if (buffers.Count > 0)
+        {
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"buffers:       {bufferValues:N0} values in {string.Join(", ", buffers.Select(e => e.Name))} (stored, not trained; not counted above)"));
+        }
+
+        long values = parameters + bufferValues;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stored:        {dtypes}; {bytes / 1048576.0:0.0} MiB on disk; {values * 4 / 1048576.0:0.0} MiB as float32"));
         string schedulerConfig = Path.Combine(dir, "scheduler", "scheduler_config.json");
         if (File.Exists(schedulerConfig))
         {

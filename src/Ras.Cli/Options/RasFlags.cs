@@ -18,7 +18,17 @@ internal sealed class RasFlags
 
     public Option<string?> Metric { get; } = new("--metric")
     {
-        Description = "Region score: std (channel std of the step's update) or l2norm. Default: std.",
+        Description = "Region score: std (channel std of the step's update), l2norm, or delta (ours: how much the velocity changed since the previous step). Default: std.",
+    };
+
+    public Option<double?> SampleRatioEnd { get; } = new("--sample-ratio-end")
+    {
+        Description = "Ours: the sample ratio moves linearly from --sample-ratio at the first RAS step to this at the last. Default: none (constant).",
+    };
+
+    public Option<int?> Dilate { get; } = new("--dilate")
+    {
+        Description = "Ours: rank each token by the highest raw score within k tokens (a (2k+1)² neighbourhood), so neighbours of changing regions are not cached from the low end. Default: 0 (off).",
     };
 
     public Option<double?> HighRatio { get; } = new("--high-ratio")
@@ -63,7 +73,7 @@ internal sealed class RasFlags
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { SampleRatio, Metric, HighRatio, StarvationScale, Selection, SchedulerStartStep, SchedulerEndStep, ErrorResetSteps, SkipNumStep, SkipNumStepLength })
+        foreach (Option option in new Option[] { SampleRatio, Metric, HighRatio, StarvationScale, Selection, SchedulerStartStep, SchedulerEndStep, ErrorResetSteps, SkipNumStep, SkipNumStepLength, SampleRatioEnd, Dilate })
         {
             command.Add(option);
         }
@@ -80,28 +90,22 @@ internal sealed class RasFlags
 
         if (result.GetValue(Metric) is string metric)
         {
-            options = options with
-            {
-                Metric = metric switch
-                {
-                    "std" => RasMetric.Std,
-                    "l2norm" => RasMetric.L2Norm,
-                    _ => throw new OptionsException("metric", $"'{metric}' is not a metric (use std or l2norm)"),
-                },
-            };
+            options = options with { Metric = RasOptions.ParseMetric(metric) };
         }
 
         if (result.GetValue(Selection) is string selection)
         {
-            options = options with
-            {
-                Selection = selection switch
-                {
-                    "official" => RasSelectionMode.Official,
-                    "revisit" => RasSelectionMode.Revisit,
-                    _ => throw new OptionsException("selection", $"'{selection}' is not a selection mode (use official or revisit)"),
-                },
-            };
+            options = options with { Selection = RasOptions.ParseSelection(selection) };
+        }
+
+        if (result.GetValue(SampleRatioEnd) is double ratioEnd)
+        {
+            options = options with { SampleRatioEnd = ratioEnd };
+        }
+
+        if (result.GetValue(Dilate) is int dilate)
+        {
+            options = options with { Dilate = dilate };
         }
 
         if (result.GetValue(HighRatio) is double high)
@@ -147,11 +151,12 @@ internal sealed class RasFlags
     {
         string F(double v) => v.ToString(CultureInfo.InvariantCulture);
         string prefix = options.Enabled ? string.Empty : "off (every token every step); ";
-        return prefix + $"sample-ratio {F(options.SampleRatio)}, metric {(options.Metric == RasMetric.Std ? "std" : "l2norm")}, " +
+        return prefix + $"sample-ratio {F(options.SampleRatio)}, metric {RasOptions.MetricName(options.Metric)}, " +
             $"high-ratio {F(options.HighRatio)}, starvation-scale {F(options.StarvationScale)}, " +
             $"scheduler-start-step {options.ResolveStartStep(steps)}, scheduler-end-step {options.ResolveEndStep(steps)}, " +
             $"error-reset-steps \"{string.Join(",", options.ResolveErrorResetSteps(steps))}\", " +
             $"skip-num-step {options.SkipNumStep}, skip-num-step-length {options.SkipNumStepLength}, " +
-            $"selection {(options.Selection == RasSelectionMode.Revisit ? "revisit" : "official")}";
+            $"selection {(options.Selection == RasSelectionMode.Revisit ? "revisit" : "official")}" +
+            (options.SampleRatioEnd is double end ? $", sample-ratio-end {F(end)}" : string.Empty) + (options.Dilate != 0 ? $", dilate {options.Dilate}" : string.Empty);
     }
 }

@@ -22,6 +22,9 @@ namespace Ras.Evaluation;
 /// <param name="Speedup">Dense seconds / these seconds.</param>
 /// <param name="Flops">Transformer FLOPs per image (all steps, CFG included).</param>
 /// <param name="Attributes">Per-attribute accuracy, to see which part of the caption the model misses.</param>
+/// <param name="FlopsRatio">Dense FLOPs at the default step count ÷ this row's FLOPs (how many times less compute).</param>
+/// <param name="Name">The configuration, e.g. <c>ras 20 steps ratio 0.5, revisit, …</c> (sweeps; the method otherwise).</param>
+/// <param name="Family">The series a sweep's frontier is drawn per: <c>dense</c>, <c>ras official</c>, <c>ras revisit + delta</c>, …</param>
 public sealed record EvalRow(
     [property: JsonPropertyName("method")] string Method,
     [property: JsonPropertyName("selection")] string? Selection,
@@ -35,7 +38,10 @@ public sealed record EvalRow(
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("speedup")] double Speedup,
     [property: JsonPropertyName("flops")] double Flops,
-    [property: JsonPropertyName("attributes")] AttributeAccuracy Attributes);
+    [property: JsonPropertyName("attributes")] AttributeAccuracy Attributes,
+    [property: JsonPropertyName("flops_ratio")] double FlopsRatio = 1.0,
+    [property: JsonPropertyName("name")] string? Name = null,
+    [property: JsonPropertyName("family")] string? Family = null);
 
 /// <summary>Share right of each attribute the analyser checks, over all images (shape attributes over all captioned shapes).</summary>
 /// <param name="Background">Background kind and colour(s).</param>
@@ -90,6 +96,12 @@ public sealed record EvalOptions
 
     /// <summary>RAS settings apart from ratio and selection mode.</summary>
     public RasOptions Ras { get; init; } = ShapesPipeline.RecommendedRas;
+
+    /// <summary>The preset row's RAS options; null = the model's <c>--ras</c> recommendation.</summary>
+    public RasOptions? Preset { get; init; }
+
+    /// <summary>The preset row's steps; null = <see cref="Steps"/>.</summary>
+    public int? PresetSteps { get; init; }
 }
 
 /// <summary>
@@ -120,7 +132,17 @@ public static class ShapesEvaluation
         images?.Add("dense", denseImages);
         progress?.Report(Describe(rows[^1]));
 
+        // The model's --ras preset and the fewer-steps run of the same compute: always reported, so a quick run checks the default.
         double flopsPerStep = denseFlops / options.Steps;
+        RasOptions preset = options.Preset ?? pipeline.Defaults.RecommendedRas;
+        int presetSteps = options.PresetSteps ?? options.Steps;
+        var (presetImages, presetSeconds, presetFlops, _) = Generate(pipeline, scenes, options, presetSteps, preset, cancellationToken);
+        rows.Add(Score("preset", Selection(preset), preset.SampleRatio, null, presetSteps, scenes, presetImages, denseImages, presetSeconds, denseSeconds, presetFlops, pipeline)
+            with { Name = $"preset ({presetSteps} steps, {Sweeps.SweepGrid.Describe(preset)})" });
+        images?.Add("preset", presetImages);
+        progress?.Report(Describe(rows[^1]));
+        AddFewerSteps("fewer-steps preset", presetFlops, null);
+
         foreach (double ratio in options.SampleRatios)
         {
             double rasFlops = 0;
@@ -129,20 +151,26 @@ public static class ShapesEvaluation
                 RasOptions ras = options.Ras with { SampleRatio = ratio, Selection = mode };
                 var (rasImages, seconds, flops, _) = Generate(pipeline, scenes, options, options.Steps, ras, cancellationToken);
                 rasFlops = flops;
-                string selection = mode == RasSelectionMode.Official ? "official" : "revisit";
+                string selection = Selection(ras);
                 rows.Add(Score("ras", selection, ratio, null, options.Steps, scenes, rasImages, denseImages, seconds, denseSeconds, flops, pipeline));
                 images?.Add(string.Create(CultureInfo.InvariantCulture, $"ras {ratio} {selection}"), rasImages);
                 progress?.Report(Describe(rows[^1]));
             }
 
-            int steps = Math.Max(1, (int)Math.Round(rasFlops / flopsPerStep));
-            var (fewImages, fewSeconds, fewFlops, _) = Generate(pipeline, scenes, options, steps, new RasOptions(), cancellationToken);
-            rows.Add(Score("fewer-steps", null, null, ratio, steps, scenes, fewImages, denseImages, fewSeconds, denseSeconds, fewFlops, pipeline));
-            images?.Add(string.Create(CultureInfo.InvariantCulture, $"fewer-steps {ratio}"), fewImages);
-            progress?.Report(Describe(rows[^1]));
+            AddFewerSteps(string.Create(CultureInfo.InvariantCulture, $"fewer-steps {ratio}"), rasFlops, ratio);
         }
 
-        return rows;
+        return rows.Select(r => r with { FlopsRatio = denseFlops / r.Flops, Name = r.Name ?? r.Method }).ToList();
+
+        void AddFewerSteps(string label, double flops, double? matches)
+        {
+            int steps = Math.Max(1, (int)Math.Round(flops / flopsPerStep));
+            var (fewImages, fewSeconds, fewFlops, _) = Generate(pipeline, scenes, options, steps, new RasOptions(), cancellationToken);
+            rows.Add(Score("fewer-steps", null, null, matches, steps, scenes, fewImages, denseImages, fewSeconds, denseSeconds, fewFlops, pipeline)
+                with { Name = matches is null ? "fewer-steps (= preset)" : null });
+            images?.Add(label, fewImages);
+            progress?.Report(Describe(rows[^1]));
+        }
     }
 
     /// <summary>The rows as a markdown table.</summary>
@@ -150,11 +178,11 @@ public static class ShapesEvaluation
     {
         ArgumentNullException.ThrowIfNull(rows);
         var text = new System.Text.StringBuilder();
-        text.AppendLine("| method | selection | sample ratio | steps | adherence | attributes | PSNR vs dense | SSIM vs dense | seconds | speedup | transformer GFLOPs/image |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| method | selection | sample ratio | steps | adherence | attributes | PSNR vs dense | SSIM vs dense | seconds | speedup | transformer GFLOPs/image | × fewer FLOPs |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (EvalRow r in rows)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {r.Adherence:P1} | {r.AttributeScore:P1} | {(r.Psnr is double p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {(r.Ssim is double s ? s.ToString("0.000", CultureInfo.InvariantCulture) : "–")} | {r.Seconds:0.0} | {r.Speedup:0.00}× | {r.Flops / 1e9:0.0} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {r.Method} | {r.Selection ?? "–"} | {Ratio(r)} | {r.Steps} | {r.Adherence:P1} | {r.AttributeScore:P1} | {(r.Psnr is double p ? p.ToString("0.00", CultureInfo.InvariantCulture) : "–")} | {(r.Ssim is double s ? s.ToString("0.000", CultureInfo.InvariantCulture) : "–")} | {r.Seconds:0.0} | {r.Speedup:0.00}× | {r.Flops / 1e9:0.0} | {r.FlopsRatio:0.00} |");
         }
 
         text.AppendLine();
@@ -172,17 +200,28 @@ public static class ShapesEvaluation
         return text.ToString();
     }
 
+    private static string Selection(RasOptions ras) => ras.Selection == RasSelectionMode.Revisit ? "revisit" : "official";
+
     private static string Ratio(EvalRow r) =>
         r.SampleRatio?.ToString("0.##", CultureInfo.InvariantCulture)
-        ?? (r.MatchesRatio is double m ? $"(= RAS {m.ToString("0.##", CultureInfo.InvariantCulture)})" : "1");
+        ?? (r.MatchesRatio is double m ? $"(= RAS {m.ToString("0.##", CultureInfo.InvariantCulture)})" : r.Method == "fewer-steps" ? "(= preset)" : "1");
 
     private static string Describe(EvalRow r) =>
         string.Create(CultureInfo.InvariantCulture,
             $"{r.Method} {r.Selection} {r.SampleRatio ?? r.MatchesRatio} steps {r.Steps}: adherence {r.Adherence:P1}, SSIM {r.Ssim:0.000}, {r.Seconds:0.0} s, speedup {r.Speedup:0.00}×");
 
     private static (List<byte[]> Images, double Seconds, double FlopsPerImage, int Tokens) Generate(
-        ShapesPipeline pipeline, List<ShapeScene> scenes, EvalOptions options, int steps, RasOptions ras, CancellationToken cancellationToken)
+        ShapesPipeline pipeline, List<ShapeScene> scenes, EvalOptions options, int steps, RasOptions ras, CancellationToken cancellationToken) =>
+        Generate(pipeline, scenes, options.Seed, options.BatchSize, options.GuidanceScale, steps, ras, cancellationToken);
+
+    /// <summary>
+    /// Generates one image per scene (batches of <paramref name="batchSize"/>, noise seed <c>seed + batch index</c>, so every
+    /// configuration sees the same noise) and counts the transformer FLOPs per image from the layers actually run.
+    /// </summary>
+    internal static (List<byte[]> Images, double Seconds, double FlopsPerImage, int Tokens) Generate(ShapesPipeline pipeline, List<ShapeScene> scenes,
+        ulong seed, int batchSize, double guidanceScale, int steps, RasOptions ras, CancellationToken cancellationToken)
     {
+        var options = new EvalOptions { Seed = seed, BatchSize = batchSize, GuidanceScale = guidanceScale };
         var images = new List<byte[]>();
         var clock = Stopwatch.StartNew();
         double flops = 0;
@@ -211,7 +250,8 @@ public static class ShapesEvaluation
         return (images, clock.Elapsed.TotalSeconds, flops, tokens);
     }
 
-    private static EvalRow Score(string method, string? selection, double? ratio, double? matches, int steps, List<ShapeScene> scenes,
+    /// <summary>Scores images against their scenes (adherence, attributes) and, when given, the dense reference images (PSNR, SSIM).</summary>
+    internal static EvalRow Score(string method, string? selection, double? ratio, double? matches, int steps, List<ShapeScene> scenes,
         List<byte[]> images, List<byte[]>? dense, double seconds, double denseSeconds, double flops, ShapesPipeline pipeline)
     {
         int size = pipeline.ImageSize;

@@ -68,7 +68,7 @@ public sealed class RasPlan
         int end = options.ResolveEndStep(steps);
         var resets = options.ResolveErrorResetSteps(steps).ToHashSet();
         int tokens = rows * cols;
-        int[] skips = SkipSchedule(options, steps, start, rows, cols);
+        int[] skips = SkipSchedule(options, steps, start, end, rows, cols);
         for (int i = 0; i < steps; i++)
         {
             if (i < start || resets.Contains(i))
@@ -95,15 +95,29 @@ public sealed class RasPlan
     public RasStepKind KindOf(int step) => kinds[step];
 
     /// <summary>
-    /// Official <c>generate_skip_token_list</c>: static — <c>avg = int((1 − r)·rows·cols)</c> every step;
+    /// Official <c>generate_skip_token_list</c>: static — <c>avg = int((1 − r)·rows·cols)</c> every step (ours: with
+    /// <see cref="RasOptions.SampleRatioEnd"/>, <c>r</c> moves linearly from the first RAS step to the last);
     /// dynamic — step <c>b·len + j</c> gets <c>avg + skip_num_step·(b − ((n + start) // len) // 2)</c>
     /// floored to a multiple of 64 (Python floor division).
     /// </summary>
-    private static int[] SkipSchedule(RasOptions options, int steps, int start, int rows, int cols)
+    private static int[] SkipSchedule(RasOptions options, int steps, int start, int end, int rows, int cols)
     {
         // Left to right in double, truncated, exactly as the Python expression.
         int average = (int)((1.0 - options.SampleRatio) * rows * cols);
         var skips = new int[steps];
+        if (options.SampleRatioEnd is double ratioEnd)
+        {
+            // Ours: the ratio moves linearly over the RAS steps, from SampleRatio at the first to SampleRatioEnd at the last.
+            for (int i = 0; i < steps; i++)
+            {
+                double t = end > start ? Math.Clamp((i - start) / (double)(end - start), 0, 1) : 0;
+                double ratio = options.SampleRatio + ((ratioEnd - options.SampleRatio) * t);
+                skips[i] = (int)((1.0 - ratio) * rows * cols);
+            }
+
+            return skips;
+        }
+
         int length = options.SkipNumStepLength;
         if (length == 0)
         {

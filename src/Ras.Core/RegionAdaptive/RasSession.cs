@@ -26,6 +26,7 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
     private Tensor? dropCount;          // [B, N] float32, never reset during a run
     private Tensor? cachedRun;          // [B, N] float32: consecutive RAS steps cached (revisit selection)
     private Tensor? cachedVelocity;     // [B, C, H, W], the filled velocity at the last selection
+    private Tensor? previousVelocity;   // [B, C, H, W], the last step's filled velocity (delta metric only)
     private Tensor? cachedPixels;       // [B, 1, H, W] bool, true where a cached token's pixels are
     private RegionSelection? selection; // per image
     private Tensor? modelIndex;         // [B·copies, n], the selection repeated for each guidance copy
@@ -117,6 +118,11 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
             Select(step + 1, filled, current);
         }
 
+        if (Options.Enabled && Options.Metric == RasMetric.Delta)
+        {
+            Replace(ref previousVelocity, filled.clone().DetachFromDisposeScope());
+        }
+
         return filled;
     }
 
@@ -192,8 +198,12 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
     {
         FlowMatchSchedule schedule = current.Schedule;
         float dt = schedule.Sigmas[next] - schedule.Sigmas[next - 1];
-        using Tensor diff = filled.mul(dt);
-        using Tensor raw = TokenMetric.Compute(diff, current.PatchSize, Options.Metric);
+
+        // The official score is the step's update dt·v; ours (delta) is how much v changed since the previous step.
+        bool delta = Options.Metric == RasMetric.Delta && previousVelocity is not null;
+        using Tensor diff = delta ? filled.sub(previousVelocity!) : filled.mul(dt);
+        using Tensor measured = TokenMetric.Compute(diff, current.PatchSize, delta || Options.Metric != RasMetric.Delta ? Options.Metric : RasMetric.Std);
+        using Tensor raw = TokenMetric.Dilate(measured, current.TokenRows, current.TokenCols, Options.Dilate);
         int skip = Plan!.SkipCounts[next];
         var (low, _, active) = RegionSelection.Split(current.TokenCount, skip, Options.HighRatio);
         using Tensor scores = Options.Selection == RasSelectionMode.Revisit
@@ -253,9 +263,10 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         dropCount?.Dispose();
         cachedRun?.Dispose();
         cachedVelocity?.Dispose();
+        previousVelocity?.Dispose();
         cachedPixels?.Dispose();
         selection?.Dispose();
         modelIndex?.Dispose();
-        (dropCount, cachedRun, cachedVelocity, cachedPixels, selection, modelIndex) = (null, null, null, null, null, null);
+        (dropCount, cachedRun, cachedVelocity, cachedPixels, selection, modelIndex, previousVelocity) = (null, null, null, null, null, null, null);
     }
 }

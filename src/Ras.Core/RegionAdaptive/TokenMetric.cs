@@ -20,13 +20,30 @@ public static class TokenMetric
         using Tensor perPixel = metric switch
         {
             RasMetric.Std => d.std(1, unbiased: true),                       // [B, H, W]
-            RasMetric.L2Norm => d.square().sum(1).sqrt(),
+            RasMetric.L2Norm or RasMetric.Delta => d.square().sum(1).sqrt(),
             _ => throw new ArgumentOutOfRangeException(nameof(metric)),
         };
         using Tensor patches = perPixel.view(batch, rows, patchSize, cols, patchSize);
         using Tensor overColumns = patches.mean([4]);                        // [B, rows, p, cols]
         using Tensor overRows = overColumns.mean([2]);                       // [B, rows, cols]
         return overRows.reshape(batch, rows * cols);
+    }
+
+    /// <summary>
+    /// Dilation (ours): each token's score becomes the maximum over its (2k+1)×(2k+1) neighbourhood on the
+    /// <paramref name="rows"/>×<paramref name="cols"/> token grid (edges clipped). <c>[B, N] → [B, N]</c>.
+    /// </summary>
+    public static Tensor Dilate(Tensor score, int rows, int cols, int radius)
+    {
+        ArgumentNullException.ThrowIfNull(score);
+        if (radius <= 0)
+        {
+            return score.alias();
+        }
+
+        using Tensor grid = score.view(score.shape[0], 1, rows, cols);
+        using Tensor pooled = nn.functional.max_pool2d(grid, [(2 * radius) + 1, (2 * radius) + 1], [1, 1], [radius, radius]);
+        return pooled.reshape(score.shape[0], rows * cols);
     }
 
     /// <summary>

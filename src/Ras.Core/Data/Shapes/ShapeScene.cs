@@ -24,6 +24,9 @@ public sealed record ShapeScene(IReadOnlyList<SceneShape> Shapes, ShapeColour To
     /// <summary>Seed stream of the held-out evaluation scenes (disjoint from training).</summary>
     public const ulong EvalStream = 2;
 
+    /// <summary>Seed stream of the validation scenes that settings are tuned on (disjoint from training and held-out).</summary>
+    public const ulong ValidationStream = 3;
+
     /// <summary>Most shapes a scene has.</summary>
     public const int MaxShapes = 3;
 

@@ -6,7 +6,8 @@ using Ras.IO.Files;
 namespace Ras.IO.Images;
 
 /// <summary>
-/// Writes 8-bit RGB PNGs with optional <c>tEXt</c> chunks (e.g. A1111-style <c>parameters</c>), atomically.
+/// Writes 8-bit RGB PNGs with optional text chunks (e.g. A1111-style <c>parameters</c>), atomically: <c>tEXt</c> when the text
+/// is Latin-1, else <c>iTXt</c> (uncompressed UTF-8), as A1111 does through PIL, so "— 星" reads back as written.
 /// Pure managed: filter 0 scanlines, zlib from the BCL, CRC-32 per the PNG spec.
 /// </summary>
 public static class PngWriter
@@ -40,8 +41,7 @@ public static class PngWriter
 
         foreach (var (key, value) in text ?? new Dictionary<string, string>())
         {
-            // tEXt is Latin-1; keys are 1–79 characters.
-            WriteChunk(file, "tEXt", Encoding.Latin1.GetBytes($"{key}\0{value}"));
+            WriteText(file, key, value);
         }
 
         using (var pixels = new MemoryStream())
@@ -61,6 +61,29 @@ public static class PngWriter
 
         WriteChunk(file, "IEND", []);
         return file.ToArray();
+    }
+
+    /// <summary>
+    /// One text chunk. Keywords are 1–79 Latin-1 characters without NUL in both chunk types. <c>tEXt</c> holds Latin-1 only;
+    /// other text goes in an <c>iTXt</c> chunk: keyword, NUL, compression flag 0, method 0, empty language tag and translated
+    /// keyword (each NUL-terminated), then the UTF-8 text (PNG spec 11.3.4.5; what PIL's <c>add_text</c> falls back to).
+    /// </summary>
+    private static void WriteText(Stream stream, string key, string value)
+    {
+        if (key.Length is < 1 or > 79 || key.Any(c => c is '\0' or > '\u00FF'))
+        {
+            throw new ArgumentException($"PNG text keyword '{key}' must be 1–79 Latin-1 characters without NUL", nameof(key));
+        }
+
+        byte[] keyword = Encoding.Latin1.GetBytes(key);
+        if (value.All(c => c <= '\u00FF'))
+        {
+            WriteChunk(stream, "tEXt", [.. keyword, 0, .. Encoding.Latin1.GetBytes(value)]);
+        }
+        else
+        {
+            WriteChunk(stream, "iTXt", [.. keyword, 0, 0, 0, 0, 0, .. Encoding.UTF8.GetBytes(value)]);
+        }
     }
 
     private static void WriteChunk(Stream stream, string type, ReadOnlySpan<byte> data)
