@@ -35,15 +35,15 @@ internal sealed class BenchCommand : ICliCommand
     };
 
     private readonly Option<int?> singleLayers = new("--single-layers") { Description = "Single-stream blocks of a synthetic FLUX.1 model. Default: the real model's." };
-    private readonly Option<int> height = new("--height") { Description = "Image height in pixels (latents are 1/8). Default: 1024.", DefaultValueFactory = _ => 1024 };
-    private readonly Option<int> width = new("--width") { Description = "Image width in pixels. Default: 1024.", DefaultValueFactory = _ => 1024 };
+    private readonly Option<int> height = new("--height") { Description = "Image height in pixels (latents are 1/8).", DefaultValueFactory = _ => 1024 };
+    private readonly Option<int> width = new("--width") { Description = "Image width in pixels.", DefaultValueFactory = _ => 1024 };
     private readonly Option<int?> textTokens = new("--text-tokens") { Description = "Text tokens per sample. Default: the family's pipeline length (SD3 333 = 77 CLIP + 256 T5, Lumina-Next 256, FLUX.1 512)." };
     private readonly Option<int?> batch = new("--batch") { Description = "Model batch. Default: 2 (one image with CFG) for CFG models, 1 for models without CFG (FLUX.1)." };
-    private readonly Option<string> ratios = new("--ratios") { Description = "Sample ratios to time; 1 = dense. Default: 1,0.5,0.25,0.125.", DefaultValueFactory = _ => "1,0.5,0.25,0.125" };
-    private readonly Option<int> repeat = new("--repeat") { Description = "Timed forwards per ratio (after one warm-up); the median is reported. Default: 3.", DefaultValueFactory = _ => 3 };
+    private readonly Option<string> ratios = new("--ratios") { Description = "Sample ratios to time; 1 = dense.", DefaultValueFactory = _ => "1,0.5,0.25,0.125" };
+    private readonly Option<int> repeat = new("--repeat") { Description = "Timed forwards per ratio (after one warm-up); the median is reported.", DefaultValueFactory = _ => 3 };
     private readonly Option<string?> json = new("--json") { Description = "Also write the results as JSON to this file." };
     private readonly Option<int?> steps = new("--steps") { Description = "Instead of timing single forwards, run a whole N-step sampling loop (guidance at the family's default: SD3 7, Lumina-Next 4; RAS per the RAS flags) and report resident memory per step and its peak (VmHWM)." };
-    private readonly Option<int> seed = new("--seed") { Description = "Seed for weights, inputs and token choices. Default: 0.", DefaultValueFactory = _ => 0 };
+    private readonly Option<int> seed = new("--seed") { Description = "Seed for weights, inputs and token choices.", DefaultValueFactory = _ => 0 };
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
 
@@ -61,7 +61,7 @@ internal sealed class BenchCommand : ICliCommand
     public Task<int> RunAsync(ParseResult result, CliContext context)
     {
         Device device = compute.Apply(result);
-        string? jsonPath = result.GetValue(json);
+        string? jsonPath = result.GetValue(json) is { } given ? OutputPath.Require("json", given) : null;
         if (jsonPath is not null)
         {
             AtomicFile.EnsureWritable(jsonPath);
@@ -144,6 +144,7 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         using var inference = inference_mode();
+        using var cancel = transformer.CancelBetweenBlocks(context.Cancellation);   // a forward can take 20 s: Ctrl+C stops between blocks
         using var inputs = new BenchInputs(transformer, setup, device);
         double denseFlops = transformer.Flops(setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
         var ordered = sampleRatios.OrderByDescending(r => r).ToArray();
@@ -262,6 +263,7 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         using Tensor latents = randn([images, setup.InChannels, setup.LatentHeight, setup.LatentWidth], device: device);
+        using var cancel = transformer.CancelBetweenBlocks(context.Cancellation);
         using var session = new RasSession(rasOptions);
         long before = ProcessMemory.ResidentBytes();
         var rss = new List<long>();

@@ -56,7 +56,7 @@ internal sealed class DenoiseCommand : ICliCommand
     {
         Device device = compute.Apply(result);
         string modelDir = result.GetValue(model)!;
-        string outPath = result.GetValue(output)!;
+        string outPath = OutputPath.Require("out", result.GetValue(output));
         RasOptions rasOptions = ras.Apply(result, new RasOptions());
         (LuminaSamplingOptions lumina, string? luminaFlag) = LuminaOptions(result);
         AtomicFile.EnsureWritable(outPath);
@@ -93,6 +93,7 @@ internal sealed class DenoiseCommand : ICliCommand
         using var inputFile = SafetensorsFile.Open(result.GetValue(inputs)!);
         var conditioningInputs = ConditioningInputs.FromFile(inputFile);
         using var scope = NewDisposeScope();
+        using var cancel = transformer.CancelBetweenBlocks(context.Cancellation);
 
         (Tensor latents, Func<Tensor, Tensor> toInputLayout, string origin) = InitialLatents(result, conditioningInputs, transformer, device);
         int patch = transformer.PatchSize;

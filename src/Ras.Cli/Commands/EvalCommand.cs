@@ -20,20 +20,20 @@ internal sealed class EvalCommand : ICliCommand
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
     private readonly Option<string?> model = new("--model") { Description = "ras-shapes model folder. Default: the built-in model." };
-    private readonly Option<int> prompts = new("--prompts") { Description = "Held-out prompts (scenes of the evaluation stream). Default: 200.", DefaultValueFactory = _ => 200 };
-    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of the held-out scenes and the noise. Default: 0.", DefaultValueFactory = _ => 0UL };
-    private readonly Option<int> batchSize = new("--batch-size") { Description = "Images per generation call. Default: 25.", DefaultValueFactory = _ => 25 };
-    private readonly Option<int> steps = new("--steps") { Description = $"Steps of the dense and RAS rows. Default: {ShapesPipeline.DefaultSteps}.", DefaultValueFactory = _ => ShapesPipeline.DefaultSteps };
-    private readonly Option<double> guidance = new("--guidance") { Description = $"Guidance scale. Default: {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}.", DefaultValueFactory = _ => ShapesPipeline.DefaultGuidance };
+    private readonly Option<int> prompts = new("--prompts") { Description = "Held-out prompts (scenes of the evaluation stream).", DefaultValueFactory = _ => 200 };
+    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of the held-out scenes and the noise.", DefaultValueFactory = _ => 0UL };
+    private readonly Option<int> batchSize = new("--batch-size") { Description = "Images per generation call.", DefaultValueFactory = _ => 25 };
+    private readonly Option<int> steps = new("--steps") { Description = $"Steps of the dense and RAS rows.", DefaultValueFactory = _ => ShapesPipeline.DefaultSteps };
+    private readonly Option<double> guidance = new("--guidance") { Description = $"Guidance scale.", DefaultValueFactory = _ => ShapesPipeline.DefaultGuidance };
     private readonly Option<string> ratios = new("--ratios")
     {
-        Description = "RAS sample ratios to evaluate, comma list; each gets an official, a revisit and a fewer-steps row. \"\" for the dense row only. Default: 0.75,0.5,0.25.",
+        Description = "RAS sample ratios to evaluate, comma list; each gets an official, a revisit and a fewer-steps row. \"\" for the dense row only.",
         DefaultValueFactory = _ => "0.75,0.5,0.25",
     };
     private readonly Option<string?> json = new("--json") { Description = "Write the rows as JSON here (and the markdown table next to it, .md)." };
     private static readonly string[] GridColumns = ["dense", "ras 0.5 official", "ras 0.5 revisit", "fewer-steps 0.5"];
     private readonly Option<string?> grid = new("--grid") { Description = "Also write a PNG grid: one row per held-out prompt (the first --grid-prompts), columns ground truth, dense, RAS 0.5 official, RAS 0.5 revisit, fewer-steps of RAS 0.5's compute; and its captions next to it (.txt)." };
-    private readonly Option<int> gridPrompts = new("--grid-prompts") { Description = "Rows of the --grid. Default: 6.", DefaultValueFactory = _ => 6 };
+    private readonly Option<int> gridPrompts = new("--grid-prompts") { Description = "Rows of the --grid.", DefaultValueFactory = _ => 6 };
     private readonly Option<string?> sweep = new("--sweep")
     {
         Description = "Instead of the fixed rows, evaluate every configuration of a sweep file (JSON: stream validation|eval, prompts, seed, guidance, reference_steps, dense_steps, ras grid blocks; see README). Resumable: finished rows are kept in the cache and reused. With --json: the rows; --plot: adherence and SSIM vs FLOPs with each family's Pareto frontier (SVG and PNG); --candidates: the frontier configurations as a sweep file for the held-out stream.",
@@ -84,21 +84,22 @@ internal sealed class EvalCommand : ICliCommand
             throw new OptionsException(options.Prompts < 1 ? "prompts" : "batch-size", "must be at least 1");
         }
 
-        string? jsonPath = result.GetValue(json);
+        string? jsonPath = result.GetValue(json) is { } given ? OutputPath.Require("json", given) : null;
         if (jsonPath is not null)
         {
             AtomicFile.EnsureWritable(jsonPath);
         }
 
-        string folder = result.GetValue(model) ?? DefaultModel.Folder();
-        using var pipeline = ShapesPipeline.Load(folder, device);
-        context.Out.WriteLine($"model:    {result.GetValue(model) ?? "ras-shapes (built-in)"}; {options.Prompts} held-out prompts, seed {options.Seed}, {options.Steps} steps, guidance {options.GuidanceScale.ToString(CultureInfo.InvariantCulture)}");
-        context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
-        string? gridPath = result.GetValue(grid);
+        string? gridPath = result.GetValue(grid) is { } gridGiven ? OutputPath.RequirePng("grid", gridGiven) : null;
         if (gridPath is not null)
         {
             AtomicFile.EnsureWritable(gridPath);
         }
+
+        string folder = result.GetValue(model) ?? context.BuiltInModelFolder();
+        using var pipeline = ShapesPipeline.Load(folder, device);
+        context.Out.WriteLine($"model:    {result.GetValue(model) ?? "ras-shapes (built-in)"}; {options.Prompts} held-out prompts, seed {options.Seed}, {options.Steps} steps, guidance {options.GuidanceScale.ToString(CultureInfo.InvariantCulture)}");
+        context.Out.WriteLine($"device:   {ComputeFlags.Describe(device)}");
 
         var images = new Dictionary<string, IReadOnlyList<byte[]>>();
         var rows = ShapesEvaluation.Run(pipeline, options, new Progress(line => context.Error.WriteLine(line)), images, context.Cancellation);
@@ -135,10 +136,15 @@ internal sealed class EvalCommand : ICliCommand
         }
 
         SweepGrid sweepGrid = SweepGrid.Load(sweepPath);
-        string? jsonPath = result.GetValue(json);
-        string? plotPath = result.GetValue(plot);
-        string? candidatesPath = result.GetValue(candidates);
-        foreach (string? path in new[] { jsonPath, plotPath, candidatesPath })
+        string? jsonPath = result.GetValue(json) is { } jsonGiven ? OutputPath.Require("json", jsonGiven) : null;
+        string? plotPath = result.GetValue(plot) is { } plotGiven ? OutputPath.Require("plot", plotGiven) : null;
+        string? candidatesPath = result.GetValue(candidates) is { } candidatesGiven ? OutputPath.Require("candidates", candidatesGiven) : null;
+        if (plotPath is not null && !string.Equals(Path.GetExtension(plotPath), ".svg", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new OptionsException("plot", $"'{plotPath}': the plot is written as SVG with a PNG beside it; name the file .svg");
+        }
+
+        foreach (string? path in new[] { jsonPath, plotPath, plotPath is null ? null : Path.ChangeExtension(plotPath, ".png"), candidatesPath })
         {
             if (path is not null)
             {
@@ -146,7 +152,7 @@ internal sealed class EvalCommand : ICliCommand
             }
         }
 
-        string folder = result.GetValue(model) ?? DefaultModel.Folder();
+        string folder = result.GetValue(model) ?? context.BuiltInModelFolder();
         using var pipeline = ShapesPipeline.Load(folder, device);
         string state = SweepRunner.StateFolder(sweepGrid, folder);
         string stream = sweepGrid.Stream == ShapeScene.EvalStream ? "held-out (eval)" : "validation";

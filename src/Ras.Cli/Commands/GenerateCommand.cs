@@ -27,14 +27,14 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<int?> steps = new("--steps") { Description = $"Denoising steps. Default: SD3 {StableDiffusion3Pipeline.DefaultSteps}, FLUX.1-dev {FluxPipeline.DevSteps}, FLUX.1-schnell {FluxPipeline.SchnellSteps}, Lumina-Next {LuminaText2ImgPipeline.DefaultSteps}, ras-shapes {ShapesPipeline.DefaultSteps}." };
     private readonly Option<double?> guidance = new("--guidance") { Description = $"Guidance scale: classifier-free (on when > 1) for SD3, Lumina-Next and ras-shapes; FLUX.1-dev's embedded guidance (an input of the model, one pass); ignored by FLUX.1-schnell. Default: SD3 {StableDiffusion3Pipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, FLUX.1-dev {FluxPipeline.DevGuidance.ToString(CultureInfo.InvariantCulture)}, Lumina-Next {LuminaText2ImgPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}, ras-shapes {ShapesPipeline.DefaultGuidance.ToString(CultureInfo.InvariantCulture)}." };
     private readonly Option<long?> seed = new("--seed") { Description = "Seed of the initial noise: image i of a batch is the randn draw of seed + i (as A1111), so each can be made again alone. Default: random (printed)." };
-    private readonly Option<int> batch = new("--batch") { Description = "Images of the same prompt; written as OUT-0.png … OUT-(N-1).png. Default: 1.", DefaultValueFactory = _ => 1 };
+    private readonly Option<int> batch = new("--batch") { Description = "Images of the same prompt; written as OUT-0.png … OUT-(N-1).png.", DefaultValueFactory = _ => 1 };
     private readonly Option<double?> shift = new("--shift") { Description = "Scheduler shift (a static shift; FLUX.1-dev shifts by the image size instead). Default: the scheduler config's (3.0 for SD3)." };
     private readonly Option<string?> image = new("--image") { Description = "Image-to-image (every family, ras-shapes included): the input picture (PNG, JPEG, BMP…), resized to the output size; it is noised to the first step's sigma and denoised for the strength's share of the steps." };
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
-    private readonly Option<string> weightStorage = new("--weight-storage") { Description = "How the large weights (the transformer; T5 for SD3 and FLUX.1, Gemma for Lumina-Next) are held: auto (half-precision checkpoints stay half and are upcast one block at a time when a float32 copy would exceed half the RAM), full (all float32: fastest) or stored (always keep half). Compute is float32 either way. Default: auto.", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string> output = new("--out") { Description = "PNG to write. Default: out.png.", DefaultValueFactory = _ => "out.png" };
+    private readonly Option<string> weightStorage = new("--weight-storage") { Description = "How the large weights (the transformer; T5 for SD3 and FLUX.1, Gemma for Lumina-Next) are held: auto (half-precision checkpoints stay half and are upcast one block at a time when a float32 copy would exceed half the RAM), full (all float32: fastest) or stored (always keep half). Compute is float32 either way.", DefaultValueFactory = _ => "auto" };
+    private readonly Option<string> output = new("--out") { Description = "PNG to write (a .png path; the parameters go in its text chunk).", DefaultValueFactory = _ => "out.png" };
     private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3 and FLUX.1-dev: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; FLUX.1-schnell: the same from step 2 with no reset; the built-in ras-shapes: the same with revisit selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
-    private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG showing, per token, in how many steps it was computed (blue few, red all), over the image." };
+    private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG (a .png path other than --out) showing, per token, in how many steps it was computed (blue few, red all), over the image." };
     private readonly FamilyFlags family = new();
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
@@ -54,8 +54,8 @@ internal sealed class GenerateCommand : ICliCommand
     public async Task<int> RunAsync(ParseResult result, CliContext context)
     {
         var device = compute.Apply(result);
-        string outPath = result.GetValue(output)!;
-        string? heatPath = result.GetValue(heatmap);
+        string outPath = OutputPath.RequirePng("out", result.GetValue(output));
+        string? heatPath = result.GetValue(heatmap) is { } heat ? OutputPath.RequirePng("heatmap", heat) : null;
         int count = result.GetValue(batch);
         if (count < 1)
         {
@@ -64,6 +64,7 @@ internal sealed class GenerateCommand : ICliCommand
 
         var outputs = OutputPaths(outPath, count);
         var heatmaps = heatPath is null ? [] : OutputPaths(heatPath, count);
+        OutputPath.RequireDistinct("heatmap", heatmaps, "out", outputs);
         foreach (string path in outputs.Concat(heatmaps))
         {
             AtomicFile.EnsureWritable(path);
@@ -83,9 +84,9 @@ internal sealed class GenerateCommand : ICliCommand
             "stored" => WeightStorage.Stored,
             var other => throw new OptionsException("weight-storage", $"'{other}' is not auto, full or stored"),
         };
-        string modelFolder = modelPath ?? DefaultModel.Folder();
+        string modelFolder = modelPath ?? context.BuiltInModelFolder();
         using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelFolder, result.GetValue(config), device, storage);
-        ModelIdentity identity = ModelIdentity.Of(modelFolder, modelPath is null ? DefaultModel.Name : null);
+        ModelIdentity identity = ModelIdentity.Of(modelFolder, modelPath is null ? BuiltInModel.Name : null);
         FamilyExtras? extras = family.Extras(pipeline.Family, result);
         PipelineDefaults defaults = pipeline.Defaults;
         RasOptions recommended = defaults.RecommendedRasFor(result.GetValue(width) ?? defaults.Width, result.GetValue(height) ?? defaults.Height);

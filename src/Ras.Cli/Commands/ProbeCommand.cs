@@ -16,11 +16,11 @@ internal sealed class ProbeCommand : ICliCommand
 {
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
     private readonly Option<string?> model = new("--model") { Description = "ras-shapes model folder. Default: the built-in model." };
-    private readonly Option<int> scenes = new("--scenes") { Description = "Held-out scenes for the error table. Default: 128.", DefaultValueFactory = _ => 128 };
-    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of the held-out scenes and the noise. Default: 0.", DefaultValueFactory = _ => 0UL };
+    private readonly Option<int> scenes = new("--scenes") { Description = "Held-out scenes for the error table.", DefaultValueFactory = _ => 128 };
+    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of the held-out scenes and the noise.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string> times = new("--times")
     {
-        Description = "Noise levels t (0 clean, 1 noise), comma list. Default: 0.05,0.2,0.4,0.6,0.8,0.9,0.98.",
+        Description = "Noise levels t (0 clean, 1 noise), comma list.",
         DefaultValueFactory = _ => string.Join(',', ShapesProbe.DefaultTimes.Select(t => t.ToString(CultureInfo.InvariantCulture))),
     };
     private readonly Option<string?> json = new("--json") { Description = "Write the error table as JSON here (and as markdown next to it, .md)." };
@@ -47,7 +47,8 @@ internal sealed class ProbeCommand : ICliCommand
             throw new OptionsException(count < 1 ? "scenes" : "times", count < 1 ? "must be at least 1" : "needs at least one noise level");
         }
 
-        string? jsonPath = result.GetValue(json), gridPath = result.GetValue(grid);
+        string? jsonPath = result.GetValue(json) is { } given ? OutputPath.Require("json", given) : null;
+        string? gridPath = result.GetValue(grid) is { } gridGiven ? OutputPath.RequirePng("grid", gridGiven) : null;
         foreach (string? path in new[] { jsonPath, gridPath })
         {
             if (path is not null)
@@ -56,7 +57,7 @@ internal sealed class ProbeCommand : ICliCommand
             }
         }
 
-        string folder = result.GetValue(model) ?? DefaultModel.Folder();
+        string folder = result.GetValue(model) ?? context.BuiltInModelFolder();
         using var pipeline = ShapesPipeline.Load(folder, device);
         context.Out.WriteLine($"model:    {result.GetValue(model) ?? "ras-shapes (built-in)"}; {count} held-out scenes, seed {result.GetValue(seed)}");
         var rows = ShapesProbe.ErrorByTimestep(pipeline, levels, count, result.GetValue(seed));

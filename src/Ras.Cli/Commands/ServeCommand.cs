@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ras.Cli.Options;
+using Ras.Pipelines;
 using Ras.Server;
 
 namespace Ras.Cli.Commands;
@@ -42,8 +43,8 @@ internal sealed class ServeCommand : ICliCommand
         int initEdge = result.GetValue(maxInitImage);
         var options = new ServerOptions
         {
-            BuiltInModelFolder = DefaultModel.Folder(),
-            BuiltInModelName = DefaultModel.Name,
+            BuiltInModelFolder = context.BuiltInModelFolder(),
+            BuiltInModelName = BuiltInModel.Name,
             ModelsDir = result.GetValue(modelsDir),
             Model = result.GetValue(model),
             Port = result.GetValue(port),

@@ -11,7 +11,7 @@ internal sealed class SynthPipelineCommand : ICliCommand
 {
     private readonly Argument<string> family = new("family") { Description = $"One of {string.Join(", ", SyntheticPipeline.Families)}." };
     private readonly Option<string> output = new("--out") { Description = "Folder to create (must not exist).", Required = true };
-    private readonly Option<string> fixtures = new("--fixtures") { Description = "The shared fixtures folder (CLIP vocabulary, stand-in T5 SentencePiece model). Default: ../shared/fixtures.", DefaultValueFactory = _ => Path.Combine("..", "shared", "fixtures") };
+    private readonly Option<string> fixtures = new("--fixtures") { Description = "The shared fixtures folder (CLIP vocabulary, stand-in T5 SentencePiece model).", DefaultValueFactory = _ => Path.Combine("..", "shared", "fixtures") };
     private readonly Option<bool> noT5 = new("--no-t5") { Description = "SD3: leave out text_encoder_3 / tokenizer_3." };
     private readonly Option<string> dtype = new("--dtype") { Description = "Stored weight dtype: fp16, bf16 or fp32. Default: fp16 (SD3-medium), bf16 for sd3.5-* and flux-* (as published)." };
 

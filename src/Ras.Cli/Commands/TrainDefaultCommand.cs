@@ -11,18 +11,18 @@ internal sealed class TrainDefaultCommand : ICliCommand
 {
     private readonly Option<string> checkpoints = new("--checkpoint-dir")
     {
-        Description = "Where checkpoints live; training resumes from the one there. Default: ~/.cache/ras/train/default.",
-        DefaultValueFactory = _ => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ras", "train", "default"),
+        Description = "Where checkpoints live; training resumes from the one there.",
+        DefaultValueFactory = _ => Path.Combine(Ras.IO.Files.UserCache.Root, "train", "default"),
     };
 
     private readonly Option<long?> steps = new("--steps") { Description = "Stop once this many optimizer steps are done in total. Default: --total-steps." };
-    private readonly Option<double> minutes = new("--max-minutes") { Description = "Stop (with a checkpoint) after this much wall time in this run. Default: 110.", DefaultValueFactory = _ => 110 };
-    private readonly Option<double> every = new("--checkpoint-minutes") { Description = "Minutes between checkpoints. Default: 10.", DefaultValueFactory = _ => 10 };
-    private readonly Option<int> batch = new("--batch-size") { Description = "Images per step. Default: 32.", DefaultValueFactory = _ => 32 };
-    private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate. Default: 4e-4.", DefaultValueFactory = _ => 4e-4 };
+    private readonly Option<double> minutes = new("--max-minutes") { Description = "Stop (with a checkpoint) after this much wall time in this run.", DefaultValueFactory = _ => 110 };
+    private readonly Option<double> every = new("--checkpoint-minutes") { Description = "Minutes between checkpoints.", DefaultValueFactory = _ => 10 };
+    private readonly Option<int> batch = new("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 32 };
+    private readonly Option<double> learningRate = new("--learning-rate") { Description = "Peak AdamW learning rate.", DefaultValueFactory = _ => 4e-4 };
     private readonly Option<long?> totalSteps = new("--total-steps") { Description = "Length of the cosine learning-rate schedule; may change when resuming (recorded in the checkpoint). Default: the checkpoint's, else 12000." };
     private readonly Option<double?> shift = new("--timestep-shift") { Description = "SD3 timestep shift of the training timesteps and of the exported sampling schedule. Default: the checkpoint's, else 3." };
-    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise. Default: 0.", DefaultValueFactory = _ => 0UL };
+    private readonly Option<ulong> seed = new("--seed") { Description = "Seed of weights, data and noise.", DefaultValueFactory = _ => 0UL };
     private readonly Option<string?> initFrom = new("--init-from")
     {
         Description = "Start a new checkpoint folder from an exported model folder (e.g. models/ras-shapes) when its run's checkpoint is gone: "
@@ -38,14 +38,18 @@ internal sealed class TrainDefaultCommand : ICliCommand
         {
             checkpoints, steps, minutes, every, batch, learningRate, totalSteps, shift, seed, initFrom, export,
         };
-        compute.Threads.Description = "CPU threads for libtorch. Default: all cores.";
-        command.Add(compute.Threads);
+        compute.Device.Description = "Compute device: cpu (training runs on the CPU only: batches, noise and optimizer state are CPU tensors).";
+        compute.AddTo(command);
         return command;
     }
 
     public Task<int> RunAsync(ParseResult result, CliContext context)
     {
-        compute.ApplyThreads(result);
+        if (compute.Apply(result).type != TorchSharp.DeviceType.CPU)
+        {
+            throw new Ras.Errors.OptionsException("device", $"'{result.GetValue(compute.Device)}': train-default trains on the CPU only (its batches, noise and optimizer state are CPU tensors); use --device cpu");
+        }
+
         var options = new ShapesTrainingOptions
         {
             Seed = result.GetValue(seed),
@@ -104,18 +108,26 @@ internal sealed class TrainDefaultCommand : ICliCommand
         string lossText = double.IsNaN(recent) ? "no step this run" : string.Create(CultureInfo.InvariantCulture, $"loss (EMA of steps) {recent:0.0000}");
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"stopped:    step {trainer.Step} after {run.Elapsed.TotalMinutes:0.0} min this run ({trainer.Seconds / 60:0} min in total); {lossText}"));
+        if (context.Cancellation.IsCancellationRequested)
+        {
+            // Stopped between steps with the checkpoint written: rerunning the same command resumes. No export of an unfinished run.
+            context.Error.WriteLine($"ras: cancelled at step {trainer.Step}; {(trainer.Step > startStep ? "checkpoint written" : "no step this run")} (rerun the command to resume){(exportDir is null ? string.Empty : "; nothing exported")}");
+            return Task.FromResult(ExitCodes.Cancelled);
+        }
+
         if (exportDir is not null)
         {
             trainer.Export(exportDir);
             context.Out.WriteLine($"exported:   {exportDir} (EMA weights, fp16)");
         }
 
-        return Task.FromResult(context.Cancellation.IsCancellationRequested ? ExitCodes.Cancelled : ExitCodes.Ok);
+        return Task.FromResult(ExitCodes.Ok);
     }
 
     private static void ReportProgress(CliContext context, long step, long target, double loss, TimeSpan elapsed, long stepsThisRun)
     {
-        if (Console.IsErrorRedirected && step % 50 != 0)
+        // Redirected (logs, pipes): a line for the run's first step, then every 50 steps.
+        if (Console.IsErrorRedirected && step % 50 != 0 && stepsThisRun != 1)
         {
             return;
         }

@@ -19,6 +19,11 @@ internal sealed class FamilyFlags
 
     private readonly Option<bool> noT5 = new("--no-t5") { Description = "SD3: skip the T5 encoder (zeros in its place, as diffusers without text_encoder_3); saves its memory and time." };
 
+    private readonly Option<int?> clipSkip = new("--clip-skip")
+    {
+        Description = "SD3: CLIP layers to skip, as diffusers' clip_skip (both CLIP towers give hidden_states[-(N + 2)]): 0 = the penultimate layer, SD3's default; 1 the one before. Recorded in the PNG as \"Clip skip: N\" (diffusers' count, not A1111's). Default: 0.",
+    };
+
     private readonly Option<double?> trueCfg = new("--true-cfg")
     {
         Description = "FLUX.1: true classifier-free guidance with --negative-prompt (a second, unconditional pass per image, combined u + s·(c − u)), as diffusers' true_cfg_scale; on when > 1. Default: off (FLUX.1-dev's --guidance is its embedded guidance).",
@@ -28,6 +33,7 @@ internal sealed class FamilyFlags
     {
         command.Add(maxSequenceLength);
         command.Add(noT5);
+        command.Add(clipSkip);
         command.Add(trueCfg);
     }
 
@@ -39,11 +45,12 @@ internal sealed class FamilyFlags
         int? length = result.GetValue(maxSequenceLength);
         bool skipT5 = result.GetValue(noT5);
         double? trueCfgScale = result.GetValue(trueCfg);
+        int? skip = result.GetValue(clipSkip);
         bool sd3 = family.ExtrasType == typeof(SD3Extras);
         bool flux = family.ExtrasType == typeof(FluxExtras);
         foreach ((bool given, bool available, string flag) in new[]
         {
-            (length is not null, sd3 || flux, "max-sequence-length"), (skipT5, sd3, "no-t5"), (trueCfgScale is not null, flux, "true-cfg"),
+            (length is not null, sd3 || flux, "max-sequence-length"), (skipT5, sd3, "no-t5"), (skip is not null, sd3, "clip-skip"), (trueCfgScale is not null, flux, "true-cfg"),
         })
         {
             if (given && !available)
@@ -52,11 +59,11 @@ internal sealed class FamilyFlags
             }
         }
 
-        if (length is null && !skipT5 && trueCfgScale is null)
+        if (length is null && !skipT5 && trueCfgScale is null && skip is null)
         {
             return null;
         }
 
-        return sd3 ? new SD3Extras { MaxSequenceLength = length, SkipT5 = skipT5 } : new FluxExtras { MaxSequenceLength = length, TrueCfgScale = trueCfgScale };
+        return sd3 ? new SD3Extras { MaxSequenceLength = length, SkipT5 = skipT5, ClipSkip = skip } : new FluxExtras { MaxSequenceLength = length, TrueCfgScale = trueCfgScale };
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ras.IO.Checkpoints;
 using Ras.Pipelines;
 using Ras.Sampling;
 
@@ -8,7 +9,7 @@ namespace Ras.Cli.Terminal;
 /// A one-line progress bar on stderr: steps, tokens computed this step, seconds per step and ETA.
 /// Silent when stderr is not a terminal, so logs and pipes stay clean.
 /// </summary>
-internal sealed class ProgressBar : IProgress<SamplerProgress>, IProgress<GenerationProgress>
+internal sealed class ProgressBar : IProgress<SamplerProgress>, IProgress<GenerationProgress>, IProgress<ConversionProgress>
 {
     private const int Width = 24;
     private readonly TextWriter error;
@@ -63,6 +64,26 @@ internal sealed class ProgressBar : IProgress<SamplerProgress>, IProgress<Genera
             $"\r{label} [{new string('#', filled)}{new string('.', Width - filled)}] {done}/{value.Steps} steps · {value.ComputedTokens}/{value.TotalTokens} tokens · {perStep:0.00} s/step · ETA {eta:0}s ");
         error.Write(line);
         if (done == value.Steps)
+        {
+            error.WriteLine();
+        }
+
+        error.Flush();
+    }
+
+    /// <summary>Checkpoint conversion: tensors written, MiB and throughput.</summary>
+    public void Report(ConversionProgress value)
+    {
+        if (!enabled)
+        {
+            return;
+        }
+
+        int filled = (int)Math.Round(Width * value.Done / (double)Math.Max(1, value.Total));
+        double seconds = Math.Max(value.Elapsed.TotalSeconds, 1e-3);
+        error.Write(string.Create(CultureInfo.InvariantCulture,
+            $"\r{label} [{new string('#', filled)}{new string('.', Width - filled)}] {value.Done}/{value.Total} tensors · {value.BytesWritten / 1048576.0:0} MiB · {value.BytesWritten / 1048576.0 / seconds:0} MiB/s "));
+        if (value.Done == value.Total)
         {
             error.WriteLine();
         }

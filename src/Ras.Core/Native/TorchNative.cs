@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Ras.IO.Files;
 using TorchSharp;
 
 namespace Ras.Native;
@@ -20,6 +21,13 @@ public static class TorchNative
     private const string ProbeSymbol = "_ZSt21ios_base_library_initv";
     private static readonly Lock Gate = new();
     private static bool done;
+
+    /// <summary>
+    /// True when libtorch's CUDA library (<c>libtorch_cuda.so</c> / <c>torch_cuda.dll</c>) ships with the application, i.e. it
+    /// was built with a CUDA TorchSharp package rather than <c>TorchSharp-cpu</c> (whether a GPU is present is another question:
+    /// <c>torch.cuda.is_available()</c>).
+    /// </summary>
+    public static bool HasCudaLibraries => NativeFolders().Any(f => File.Exists(Path.Combine(f, "libtorch_cuda.so")) || File.Exists(Path.Combine(f, "torch_cuda.dll")));
 
     /// <summary>What the last <see cref="EnsureLoadable"/> call did, for diagnostics (e.g. <c>ras info</c>).</summary>
     public static string Status { get; private set; } = "not checked";
@@ -108,7 +116,10 @@ public static class TorchNative
         return dlvsym(libstdcxx, ProbeSymbol, MissingVersion) != IntPtr.Zero;
     }
 
-    private static string? FindWrapper()
+    private static string? FindWrapper() => NativeFolders().Select(f => Path.Combine(f, WrapperFile)).FirstOrDefault(File.Exists);
+
+    /// <summary>The folders the runtime searches for native libraries, then the application's and TorchSharp's.</summary>
+    private static List<string> NativeFolders()
     {
         var folders = new List<string>();
         if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string searchDirs)
@@ -126,17 +137,21 @@ public static class TorchNative
             folders.Add(torchDir);
         }
 
-        return folders.Select(f => Path.Combine(f, WrapperFile)).FirstOrDefault(File.Exists);
+        return folders;
     }
 
     private static string PatchedCopyFor(string original)
     {
         byte[] bytes = File.ReadAllBytes(original);
         string key = Convert.ToHexString(SHA256.HashData(bytes))[..16].ToLowerInvariant();
-        string target = Path.Combine(CacheRoot(), key, WrapperFile);
-        if (File.Exists(target))
+        string relative = Path.Combine("native", key);
+        foreach (string root in UserCache.Roots)
         {
-            return target;
+            string existing = Path.Combine(root, relative, WrapperFile);
+            if (File.Exists(existing))
+            {
+                return existing;
+            }
         }
 
         ElfPatchResult result = ElfVersionPatcher.MarkVersionWeak(bytes, MissingVersion);
@@ -145,31 +160,12 @@ public static class TorchNative
             return original;
         }
 
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A read-only home (containers, CI sandboxes): fall back to a per-user temp folder.
-            target = Path.Combine(Path.GetTempPath(), $"ras-native-{Environment.UserName}", key, WrapperFile);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        }
-
+        // A read-only home (containers, CI sandboxes) falls back to the temp folder.
+        string target = Path.Combine(UserCache.CreateFolder(relative).Folder, WrapperFile);
         string temp = $"{target}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         File.WriteAllBytes(temp, bytes);
         File.Move(temp, target, overwrite: true); // atomic; concurrent writers produce identical bytes
         return target;
-    }
-
-    private static string CacheRoot()
-    {
-        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        string root = !string.IsNullOrEmpty(xdg) ? xdg
-            : !string.IsNullOrEmpty(home) ? Path.Combine(home, ".cache")
-            : Path.GetTempPath();
-        return Path.Combine(root, "ras", "native");
     }
 
     [DllImport("libc", EntryPoint = "dlvsym")]

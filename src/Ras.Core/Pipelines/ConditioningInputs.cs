@@ -44,7 +44,7 @@ public sealed class ConditioningInputs
     public bool Contains(string name) => contains(name);
 
     /// <summary>The tensor <paramref name="name"/> as <paramref name="dtype"/> on <paramref name="device"/>.</summary>
-    /// <exception cref="RasInputException">It is missing.</exception>
+    /// <exception cref="RasInputException">It is missing, or holds NaN or infinite values (bad input, not a diverged model).</exception>
     public Tensor Require(string name, ScalarType dtype, Device device)
     {
         if (!contains(name))
@@ -53,6 +53,16 @@ public sealed class ConditioningInputs
         }
 
         using Tensor value = read(name, dtype);
+        if (value.is_floating_point())
+        {
+            using var scope = NewDisposeScope();
+            long bad = value.isfinite().logical_not().sum().item<long>();
+            if (bad > 0)
+            {
+                throw new SafetensorsException(Origin, name, $"holds {bad} NaN or infinite value(s) of {value.NumberOfElements}");
+            }
+        }
+
         return value.to(device);
     }
 

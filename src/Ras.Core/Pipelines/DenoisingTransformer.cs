@@ -1,4 +1,5 @@
 using Ras.Errors;
+using Ras.Models.Common;
 using Ras.Sampling;
 using Ras.Schedulers;
 using static TorchSharp.torch;
@@ -107,6 +108,13 @@ public abstract class DenoisingTransformer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Makes every forward until the result is disposed stop with <see cref="OperationCanceledException"/> between blocks once
+    /// <paramref name="cancellationToken"/> is cancelled (<see cref="CancelBetweenBlocks"/>), not only between sampler steps.
+    /// </summary>
+    public IDisposable CancelBetweenBlocks(CancellationToken cancellationToken) =>
+        Blocks is { } blocks ? Models.Common.CancelBetweenBlocks.Install(blocks, cancellationToken) : NoBlocks.Instance;
+
     /// <inheritdoc />
     public void Dispose()
     {
@@ -116,4 +124,16 @@ public abstract class DenoisingTransformer : IDisposable
 
     /// <summary>Frees the model.</summary>
     protected abstract void Dispose(bool disposing);
+
+    /// <summary>The model's per-block hook, for <see cref="CancelBetweenBlocks"/>; null when it has none.</summary>
+    protected virtual Models.Common.IStreamedBlocks? Blocks => null;
+
+    private sealed class NoBlocks : IDisposable
+    {
+        public static readonly NoBlocks Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
 }

@@ -18,7 +18,11 @@ public interface ITextToImagePipeline : IDisposable
     /// <summary>The family's defaults.</summary>
     PipelineDefaults Defaults { get; }
 
-    /// <summary>Generates the images of <paramref name="request"/>.</summary>
+    /// <summary>
+    /// Generates the images of <paramref name="request"/>. Reports go to <paramref name="progress"/> from the generating thread, in
+    /// order, each before the work continues; with a <see cref="SynchronousProgress{T}"/> every report has been handled when the
+    /// task completes (a <see cref="Progress{T}"/> posts them, so the last may be handled later).
+    /// </summary>
     /// <exception cref="Errors.OptionsException">An invalid or unsupported setting (the message names it).</exception>
     /// <exception cref="Errors.RasInputException">A component that cannot be loaded.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

@@ -21,6 +21,6 @@ public sealed record ImageGeneration(
 /// <param name="StepsRun">Steps actually run (less than <paramref name="Steps"/> for image-to-image).</param>
 /// <param name="GuidanceScale">Guidance scale (its meaning: <see cref="PipelineDefaults.GuidanceKind"/>).</param>
 /// <param name="Shift">Scheduler shift.</param>
-/// <param name="Ras">RAS options.</param>
+/// <param name="Ras">RAS options with the step-dependent defaults resolved for the steps run (start and end step, error-reset steps).</param>
 /// <param name="Extras">The family's own settings with defaults filled in (e.g. SD3's T5 length), or null when it has none.</param>
 public sealed record ResolvedSettings(int Steps, int StepsRun, double GuidanceScale, double Shift, RasOptions Ras, FamilyExtras? Extras = null);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ras.Errors;
 using Ras.IO.Images;
+using Ras.Models.Common;
 using Ras.Models.Vae;
 using Ras.Native;
 using Ras.RegionAdaptive;
@@ -82,6 +83,7 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
         using var session = new RasSession(plan.Ras);
         (IDenoiser denoiser, IDisposable model) = LoadDenoiser(conditioning, plan);
         using (model)
+        using (model is IStreamedBlocks blocks ? CancelBetweenBlocks.Install(blocks, cancellationToken) : null)   // a step can take minutes
         {
             latents = FlowMatchEulerSampler.Sample(denoiser, plan.Schedule, latents, plan.Sampler, session, SynchronousProgress.ForDenoise(progress), cancellationToken);
         }
@@ -98,8 +100,8 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
         }
 
         timings["decode"] = clock.Elapsed.TotalSeconds;
-        var settings = new ResolvedSettings(plan.Sampler.Steps, plan.Sampler.Steps - plan.Sampler.StartStep, plan.GuidanceScale, plan.Scheduler.Config.Shift,
-            plan.Ras, plan.Extras);
+        int stepsRun = plan.Sampler.Steps - plan.Sampler.StartStep;
+        var settings = new ResolvedSettings(plan.Sampler.Steps, stepsRun, plan.GuidanceScale, plan.Scheduler.Config.Shift, plan.Ras.ResolvedFor(stepsRun), plan.Extras);
         return new ImageGeneration(images, plan.Width, plan.Height, settings, [.. session.Records], session.TokenComputeCounts(),
             VaeScaleFactor * PatchSize, warnings, timings);
     }

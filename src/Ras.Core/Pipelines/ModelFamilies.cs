@@ -66,15 +66,34 @@ public static class ModelFamilies
                 $"is '{name}'; supported transformers: {Supported(f => f.TransformerClassName is string c ? [c] : [])}");
     }
 
-    /// <summary>The family whose single-file layout <paramref name="file"/> has.</summary>
+    /// <summary>
+    /// The family whose single-file layout <paramref name="file"/> has (safetensors or GGUF), by its keys. A GGUF file's
+    /// <c>general.architecture</c> (<c>flux</c>, <c>sd3</c>, …) makes the error precise when no layout matches.
+    /// </summary>
     /// <exception cref="RasInputException">None recognises it.</exception>
     public static ModelFamily ForSingleFile(TensorStore file, string path)
     {
         ArgumentNullException.ThrowIfNull(file);
-        return All.FirstOrDefault(f => f.MatchesSingleFile(file))
-            ?? throw new RasInputException($"{path}: not a single-file checkpoint of a supported family (no key layout matched; known: " +
-                $"{string.Join("; ", All.Where(f => f.SingleFileLayout is not null).Select(f => $"{f.Name}: {f.SingleFileLayout}"))})");
+        ModelFamily? byKeys = All.FirstOrDefault(f => f.MatchesSingleFile(file));
+        if (byKeys is not null)
+        {
+            return byKeys;
+        }
+
+        string known = string.Join("; ", All.Where(f => f.SingleFileLayout is not null).Select(f => $"{f.Name}: {f.SingleFileLayout}"));
+        if (file.Gguf?.Architecture is string architecture)
+        {
+            throw new RasInputException(GgufArchitectures.TryGetValue(architecture, out ModelFamily? named)
+                ? $"{path}: GGUF general.architecture is '{architecture}' ({named.Name}), but its tensor names are not {named.Name}'s single-file layout ({named.SingleFileLayout})"
+                : $"{path}: GGUF general.architecture is '{architecture}', which no supported family runs (supported: {string.Join(", ", GgufArchitectures.Select(a => $"{a.Key} = {a.Value.Name}"))})");
+        }
+
+        throw new RasInputException($"{path}: not a single-file checkpoint of a supported family (no key layout matched; known: {known})");
     }
+
+    /// <summary>GGUF <c>general.architecture</c> values (as ComfyUI-GGUF writes them) of the families that read GGUF files.</summary>
+    private static Dictionary<string, ModelFamily> GgufArchitectures { get; } =
+        new Dictionary<string, ModelFamily>(StringComparer.Ordinal) { ["flux"] = FluxFamily.Instance, ["sd3"] = SD3Family.Instance };
 
     /// <summary>The synthetic preset <paramref name="name"/>.</summary>
     /// <exception cref="OptionsException">No such preset (the message lists them).</exception>

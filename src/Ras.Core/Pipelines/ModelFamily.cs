@@ -48,6 +48,12 @@ public abstract class ModelFamily
     /// <summary>True when the model works on pixels (no VAE): one image pixel per latent pixel.</summary>
     public virtual bool PixelSpace => false;
 
+    /// <summary>
+    /// The keys of the transformer's stored buffers: tensors in its checkpoint that are not trained parameters (e.g. SD3's fixed
+    /// sin-cos position table), so that a count of parameters read from a checkpoint matches <c>model.parameters()</c>.
+    /// </summary>
+    public virtual IReadOnlyList<string> TransformerBufferKeys => [];
+
     /// <summary>Random-weight presets for <c>ras bench --synthetic</c>.</summary>
     public virtual IReadOnlyList<SyntheticModel> SyntheticModels => [];
 

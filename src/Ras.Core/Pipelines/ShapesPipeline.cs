@@ -217,7 +217,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             warnings.Add($"the prompt was truncated to {Tokenizer.MaxLength} words");
         }
 
-        var settings = new ResolvedSettings(shapes.Steps, shapes.Steps - StartStep(shapes), shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras);
+        var settings = new ResolvedSettings(shapes.Steps, shapes.Steps - StartStep(shapes), shapes.GuidanceScale, Scheduler.Config.Shift, shapes.Ras.ResolvedFor(shapes.Steps));
         return new ImageGeneration(result.Images, result.Width, result.Height, settings, result.Steps, result.TokenComputeCounts, result.PatchSize,
             warnings, new Dictionary<string, double> { ["denoise"] = result.Elapsed.TotalSeconds });
     }
@@ -282,7 +282,12 @@ public sealed class ShapesPipeline : ITextToImagePipeline
         }
 
         using var session = new RasSession(request.Ras);
-        Tensor images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), schedule, noise, sampler, session, progress, cancellationToken);
+        Tensor images;
+        using (Ras.Models.Common.CancelBetweenBlocks.Install(Transformer, cancellationToken))
+        {
+            images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), schedule, noise, sampler, session, progress, cancellationToken);
+        }
+
         var rgb = Enumerable.Range(0, batch).Select(b => ImageTensors.ToRgbBytes(images[b])).ToList();
         return new ShapesGeneration(rgb, request.Width, request.Height, [.. session.Records], session.TokenComputeCounts(), patch, clock.Elapsed,
             [.. tokenized.SelectMany(t => t.UnknownWords).Concat(negative.UnknownWords)], tokenized.Any(t => t.Truncated) || negative.Truncated);

@@ -3,11 +3,16 @@ using Ras.Sampling;
 namespace Ras.Pipelines;
 
 /// <summary>
-/// An <see cref="IProgress{T}"/> that calls its handler on the reporting thread, in order (<see cref="Progress{T}"/>
-/// posts to the captured context, so reports could arrive late or out of order).
+/// An <see cref="IProgress{T}"/> that calls its handler on the reporting thread, at once and in order, so every report (the
+/// last step's too) has been handled when <see cref="ITextToImagePipeline.GenerateAsync"/> completes. <see cref="Progress{T}"/>
+/// posts each report to the captured synchronization context (or the thread pool), so its handler can run after the
+/// generation has completed, or out of order; use it only for UI updates that may lag. The handler runs on the generating
+/// thread: keep it short and thread-safe.
 /// </summary>
-internal sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>
+/// <typeparam name="T">The report type, e.g. <see cref="GenerationProgress"/>.</typeparam>
+public sealed class SynchronousProgress<T>(Action<T> handler) : IProgress<T>
 {
+    /// <summary>Calls the handler with <paramref name="value"/> before returning.</summary>
     public void Report(T value) => handler(value);
 }
 

@@ -72,6 +72,17 @@ public sealed record RasOptions
     public IReadOnlyList<int> ResolveErrorResetSteps(int steps) =>
         ErrorResetSteps ?? new[] { 12 * steps / 30, 22 * steps / 30 }.Where(s => s < steps).Distinct().ToArray();
 
+    /// <summary>
+    /// These options with the step-count-relative defaults filled in for a run of <paramref name="steps"/> (start and end step,
+    /// error-reset steps), as <see cref="RasPlan"/> uses them: what a run's resolved settings report.
+    /// </summary>
+    public RasOptions ResolvedFor(int steps) => this with
+    {
+        SchedulerStartStep = ResolveStartStep(steps),
+        SchedulerEndStep = ResolveEndStep(steps),
+        ErrorResetSteps = [.. ResolveErrorResetSteps(steps)],
+    };
+
     /// <summary>Throws <see cref="OptionsException"/> (named by the CLI flag) unless the options fit a run of <paramref name="steps"/>.</summary>
     public void Validate(int steps)
     {

@@ -1,3 +1,4 @@
+using Ras.IO.Configs;
 using System.Text.Json;
 using Ras.Errors;
 
@@ -58,6 +59,9 @@ internal sealed class HuggingFaceTokenizerConfig
     public IEnumerable<SpecialTokenDeclaration> AllSpecialTokens() =>
         SpecialFields.Select(Special).OfType<SpecialTokenDeclaration>().Concat(AdditionalSpecialTokens);
 
+    /// <summary>The largest <c>model_max_length</c> taken as a length; larger values mean "no limit", as transformers' huge default does.</summary>
+    public const int MaxModelLength = 1 << 20;
+
     /// <summary>Reads whichever of the two files exist (a null path or a missing file is skipped).</summary>
     public static HuggingFaceTokenizerConfig Load(string? tokenizerConfigPath, string? specialTokensMapPath)
     {
@@ -111,8 +115,10 @@ internal sealed class HuggingFaceTokenizerConfig
 
         if (TryGet(root, "model_max_length", out JsonElement maxLength))
         {
+            // transformers writes a huge number (int(1e30)) for "no limit"; anything past MaxModelLength means the same here,
+            // so a corrupt value cannot make an encoder allocate gigabytes of padding.
             ModelMaxLength = maxLength.ValueKind == JsonValueKind.Number
-                ? (maxLength.TryGetInt32(out int n) && n > 0 ? n : null)
+                ? (maxLength.TryGetInt32(out int n) && n > 0 && n <= MaxModelLength ? n : null)
                 : throw new ConfigException(path, "model_max_length", $"must be a number, found {maxLength.ValueKind.ToString().ToLowerInvariant()}");
         }
 
@@ -142,7 +148,7 @@ internal sealed class HuggingFaceTokenizerConfig
     {
         try
         {
-            JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(path));
+            JsonDocument document = JsonDocument.Parse(TextFiles.ReadUtf8(path, TextFiles.MaxJsonBytes, problem => new ConfigException(path, null, problem)));
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 document.Dispose();

@@ -313,10 +313,13 @@ public sealed class ShapesTrainer : IDisposable
         TrainingState state = ReadState(statePath);
         // The schedule's length may change on resume (the learning rate is a function of the step alone), so a run can be
         // shortened or extended; everything else defines the model and the data and must match.
-        if (JsonSerializer.Serialize(state.Options with { TotalSteps = Options.TotalSteps }) != JsonSerializer.Serialize(Options))
+        var changed = ChangedOptions(state.Options with { TotalSteps = Options.TotalSteps }, Options);
+        if (changed.Count > 0)
         {
-            throw new ConfigException(statePath, "options",
-                $"the checkpoint was trained with {state.Options}; resume with the same options (only --total-steps may change) or use another checkpoint folder");
+            throw new OptionsException(changed[0].Name,
+                $"the checkpoint in {directory} was trained with {changed[0].Saved}, this run asks for {changed[0].Given}"
+                + (changed.Count > 1 ? $" (also different: {string.Join(", ", changed.Skip(1).Select(c => $"{c.Name} {c.Saved} → {c.Given}"))})" : string.Empty)
+                + "; resume with the checkpoint's values (only --total-steps may change) or train in another checkpoint folder");
         }
 
         scheduleChanges.AddRange(state.ScheduleChanges ?? []);
@@ -349,6 +352,31 @@ public sealed class ShapesTrainer : IDisposable
         Seconds = state.Seconds;
         curve.AddRange(state.Curve);
     }
+
+    /// <summary>
+    /// The options that differ between <paramref name="saved"/> and <paramref name="given"/>, named as their CLI flags
+    /// (<c>--batch-size</c> …) where one exists, else as the option's property, with both values.
+    /// </summary>
+    private static List<(string Name, string Saved, string Given)> ChangedOptions(ShapesTrainingOptions saved, ShapesTrainingOptions given)
+    {
+        var changed = new List<(string, string, string)>();
+        using JsonDocument a = JsonSerializer.SerializeToDocument(saved), b = JsonSerializer.SerializeToDocument(given);
+        foreach (JsonProperty property in a.RootElement.EnumerateObject())
+        {
+            string mine = property.Value.GetRawText();
+            string theirs = b.RootElement.TryGetProperty(property.Name, out JsonElement value) ? value.GetRawText() : "(absent)";
+            if (mine != theirs)
+            {
+                changed.Add((FlagName(property.Name), mine, theirs));
+            }
+        }
+
+        return changed;
+    }
+
+    /// <summary><c>BatchSize</c> → <c>batch-size</c>: the train-default flag of an option (properties without a flag read the same way).</summary>
+    private static string FlagName(string property) =>
+        string.Concat(property.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static TrainingState ReadState(string statePath)
     {

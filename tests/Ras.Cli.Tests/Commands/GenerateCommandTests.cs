@@ -22,6 +22,28 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.Contains("stopped:    step 3", again.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>Issue 16: a changed option on resume used to print the whole options record.</summary>
+    [Fact]
+    public void Resuming_with_another_option_names_it_with_both_values()
+    {
+        Assert.True(fixture.Training.ExitCode == 0, fixture.Training.Error);
+        var result = CliRunner.Run("train-default", "--checkpoint-dir", fixture.CheckpointDir, "--steps", "9", "--batch-size", "3", "--learning-rate", "0.001");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("ras: error: batch-size: the checkpoint in ", result.Error, StringComparison.Ordinal);
+        Assert.Contains("was trained with 2, this run asks for 3 (also different: learning-rate 0.0004 → 0.001)", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("ShapesTrainingOptions", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Transformer", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_default_runs_on_the_cpu_only()
+    {
+        var result = CliRunner.Run("train-default", "--checkpoint-dir", temp.File("never"), "--device", "cuda");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("device:", result.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(temp.File("never")));
+    }
+
     [Fact]
     public void Writes_a_png_with_its_parameters_and_the_same_seed_repeats_it()
     {
@@ -42,6 +64,16 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void A_prompt_outside_latin1_reads_back_unchanged_from_the_png()
+    {
+        string png = temp.File("star.png");
+        var result = CliRunner.Run("generate", "a large yellow star — 星", "--model", fixture.Model, "--steps", "1", "--seed", "1", "--out", png);
+        Assert.True(result.ExitCode == 0, result.Error);
+        // No negative prompt: A1111 leaves the line out.
+        Assert.StartsWith("a large yellow star — 星\nSteps: 1,", PngText.Get(png, "parameters"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Batch_writes_numbered_files_and_unknown_words_only_warn()
     {
         var result = CliRunner.Run("generate", "a small teal circle", "--model", fixture.Model, "--steps", "2", "--batch", "2", "--out", temp.File("out.png"));
@@ -56,6 +88,7 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
     [InlineData("--height", "128", "height")]
     [InlineData("--selection", "random", "selection")]
     [InlineData("--sample-ratio", "2", "sample-ratio")]
+    [InlineData("--clip-skip", "1", "clip-skip")]
     public void Bad_options_exit_2_and_write_nothing(string flag, string value, string named)
     {
         var result = CliRunner.Run("generate", "a small red circle", "--model", fixture.Model, "--steps", "2", "--out", temp.File("x.png"), flag, value);

@@ -97,6 +97,27 @@ public sealed class GenerateSd3CommandTests : IDisposable
         Assert.Contains("T5: skipped", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("skipped.png"))), StringComparison.Ordinal);
     }
 
+    /// <summary>Issue 16: <c>--clip-skip</c> reaches both CLIP towers and is recorded as A1111 records it.</summary>
+    [Fact]
+    public void Clip_skip_changes_the_image_and_is_recorded_in_the_parameters()
+    {
+        string[] Args(string file, params string[] extra) =>
+            ["generate", "a red cube", "--model", model, "--steps", "2", "--seed", "4", "--width", "16", "--height", "16", "--out", temp.File(file), .. extra];
+        var skipped = CliRunner.Run(Args("skip1.png", "--clip-skip", "1"));
+        Assert.True(skipped.ExitCode == 0, skipped.Error);
+        Assert.Equal(0, CliRunner.Run(Args("skip0.png", "--clip-skip", "0")).ExitCode);
+        Assert.Equal(0, CliRunner.Run(Args("default.png")).ExitCode);
+        Assert.Matches(", Clip skip: 1(,|$)", Ras.IO.Images.PngText.Read(File.ReadAllBytes(temp.File("skip1.png")))["parameters"]);
+        Assert.DoesNotContain("Clip skip", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("default.png"))), StringComparison.Ordinal);
+        Assert.Equal(ImageReader.Read(temp.File("default.png")).Rgb, ImageReader.Read(temp.File("skip0.png")).Rgb);
+        Assert.NotEqual(ImageReader.Read(temp.File("default.png")).Rgb, ImageReader.Read(temp.File("skip1.png")).Rgb);
+
+        var tooMany = CliRunner.Run(Args("x.png", "--clip-skip", "5"));
+        Assert.Equal(2, tooMany.ExitCode);
+        Assert.Contains("clip-skip", tooMany.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(temp.File("x.png")));
+    }
+
     /// <summary>Issue 16: Stability's <c>sd3_medium_incl_clips*</c> files hold no CLIP-L <c>text_projection</c> (used to fail: "1 missing key(s)").</summary>
     [Fact]
     public void Single_file_whose_clip_l_has_no_projection_draws_what_the_identity_projection_folder_draws()

@@ -42,6 +42,19 @@ public sealed class InfoAndBenchCommandTests : IDisposable
         Assert.Contains("patch 4", result.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>Issue 16: the model card and <c>ras info</c> gave different counts (the stored position table was counted as a parameter).</summary>
+    [Fact]
+    public void Info_counts_parameters_as_the_model_card_does_and_lists_the_position_table_apart()
+    {
+        var result = CliRunner.Run("info");
+        Assert.True(result.ExitCode == 0, result.Error);
+        string card = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "models", "ras-shapes", "README.md"));
+        var counted = System.Text.RegularExpressions.Regex.Match(card, "([0-9,]+) parameters\\. adaLN");
+        Assert.True(counted.Success, "the model card states the transformer's parameter count");
+        Assert.Contains($"parameters:    {counted.Groups[1].Value} (", result.Out, StringComparison.Ordinal);
+        Assert.Contains("buffers:       49,152 values in pos_embed.pos_embed", result.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Bench_writes_the_documented_json()
     {

@@ -14,7 +14,7 @@ public sealed class ShapesPipelineTests
     [Fact]
     public async Task Image_to_image_noises_the_input_to_the_start_sigma_and_strength_one_is_text_to_image()
     {
-        using var pipeline = ShapesPipeline.Load(DefaultModel.Folder());
+        using var pipeline = ShapesPipeline.Load(BuiltInModel.Unpack().Folder);
         Assert.True(pipeline.Defaults.SupportsImageToImage);
         ImageGeneration text = await pipeline.GenerateAsync(Request());
         ImageGeneration full = await pipeline.GenerateAsync(Request() with { InitImage = Input(), Strength = 1.0 });
@@ -31,7 +31,7 @@ public sealed class ShapesPipelineTests
     public async Task The_input_is_noised_to_the_first_steps_sigma_as_the_latent_families_noise_their_latents()
     {
         // Stopped before the first step, the result is the noised input itself: σ·noise + (1 − σ)·x₀ at t_start = int(20 − 20·0.3) = 14.
-        using var pipeline = ShapesPipeline.Load(DefaultModel.Folder());
+        using var pipeline = ShapesPipeline.Load(BuiltInModel.Unpack().Folder);
         using var stop = new CancellationTokenSource();
         await stop.CancelAsync();
         var input = new RgbImage(Enumerable.Range(0, 64 * 64 * 3).Select(i => (byte)(i * 5 % 256)).ToArray(), 64, 64);
@@ -48,7 +48,7 @@ public sealed class ShapesPipelineTests
     [Fact]
     public async Task Per_image_seeds_make_each_batch_image_reproducible_alone()
     {
-        using var pipeline = ShapesPipeline.Load(DefaultModel.Folder());
+        using var pipeline = ShapesPipeline.Load(BuiltInModel.Unpack().Folder);
         ImageGeneration batch = await pipeline.GenerateAsync(Request(3) with { ImagesPerPrompt = 2, SeedPerImage = true });
         ImageGeneration second = await pipeline.GenerateAsync(Request(3) with { Seed = 6 });
         // The same noise; batched matrix products may round differently from single ones, so allow a level or two.
@@ -60,7 +60,7 @@ public sealed class ShapesPipelineTests
     [Fact]
     public async Task Stop_ends_sampling_after_the_current_step_and_still_returns_images()
     {
-        using var pipeline = ShapesPipeline.Load(DefaultModel.Folder());
+        using var pipeline = ShapesPipeline.Load(BuiltInModel.Unpack().Folder);
         using var stop = new CancellationTokenSource();
         var progress = new SynchronousReports(p =>
         {

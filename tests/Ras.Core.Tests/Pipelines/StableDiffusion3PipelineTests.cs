@@ -77,6 +77,75 @@ public sealed class StableDiffusion3PipelineTests(ITestOutputHelper output) : ID
         Assert.True(TensorAssert.Same(withT5.PooledProjections, noT5.PooledProjections), "pooled is CLIP's alone");
     }
 
+    /// <summary>Issue 16: as diffusers' <c>_get_clip_prompt_embeds</c>, clip_skip N takes <c>hidden_states[-(N + 2)]</c> of both CLIP towers.</summary>
+    [Fact]
+    public void Clip_skip_takes_both_clip_towers_earlier_hidden_states_and_leaves_pooled_and_t5_alone()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        ImageRequest Skipping(int? skip) => Request() with { GuidanceScale = 1, Extras = new SD3Extras { MaxSequenceLength = 16, ClipSkip = skip } };
+        using var standard = (SD3Conditioning)pipeline.EncodePrompts(Skipping(null));
+        using var skipped = (SD3Conditioning)pipeline.EncodePrompts(Skipping(1));
+        using var clipL = Ras.Models.Clip.CLIPTextModelWithProjection.FromPretrained(Path.Combine(folder, "text_encoder"));
+        using var clipG = Ras.Models.Clip.CLIPTextModelWithProjection.FromPretrained(Path.Combine(folder, "text_encoder_2"));
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        Tensor Ids(string tokenizer) => PromptIds.Clip(Ras.Tokenizers.Clip.CLIPTokenizer.FromFolder(Path.Combine(folder, tokenizer)), ["a red circle"], null, null);
+        var l = clipL.Forward(Ids("tokenizer"));
+        var g = clipG.Forward(Ids("tokenizer_2"));
+        Tensor expected = cat([l.HiddenStates[^3], g.HiddenStates[^3]], -1);                         // [1, 77, H_L + H_G]
+        Tensor clipRows = skipped.EncoderHiddenStates.narrow(1, 0, 77).narrow(2, 0, expected.shape[2]);
+        Assert.True(TensorAssert.Same(expected, clipRows), "clip_skip 1 = hidden_states[-3] of both towers");
+        Tensor penultimate = cat([l.HiddenStates[^2], g.HiddenStates[^2]], -1);
+        Assert.True(TensorAssert.Same(penultimate, standard.EncoderHiddenStates.narrow(1, 0, 77).narrow(2, 0, penultimate.shape[2])), "the default is hidden_states[-2]");
+        Assert.True(TensorAssert.Same(standard.EncoderHiddenStates.narrow(1, 77, 16), skipped.EncoderHiddenStates.narrow(1, 77, 16)), "T5 rows do not change");
+        Assert.True(TensorAssert.Same(standard.PooledProjections, skipped.PooledProjections), "the pooled (projected EOS) vectors do not change");
+    }
+
+    [Theory]
+    [InlineData(-1, "must be at least 0")]
+    [InlineData(2, "must be in [0, 1] for a CLIP text encoder of 2 layers")]
+    public async Task Clip_skip_out_of_range_names_the_option(int skip, string message)
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        var error = await Assert.ThrowsAsync<OptionsException>(() => pipeline.GenerateAsync(Request() with { Extras = new SD3Extras { ClipSkip = skip } }));
+        Assert.Equal("clip-skip", error.Option);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Clip_skip_is_in_the_resolved_settings_and_the_parameters()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        ImageGeneration result = await pipeline.GenerateAsync(Request(2) with { Extras = new SD3Extras { ClipSkip = 1 } });
+        Assert.Equal(new SD3Extras { MaxSequenceLength = 256, ClipSkip = 1 }, result.Settings.Extras);
+        Assert.Equal([("Max sequence length", "256"), ("Clip skip", "1")], result.Settings.Extras!.Parameters());
+    }
+
+    /// <summary>Issue 16: the resolved settings left start/end step and reset steps null.</summary>
+    [Fact]
+    public async Task Resolved_settings_hold_the_ras_defaults_the_run_used()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        ImageGeneration result = await pipeline.GenerateAsync(Request(8, StableDiffusion3Pipeline.RecommendedRas));
+        RasOptions ras = result.Settings.Ras;
+        Assert.Equal((4, 8), (ras.SchedulerStartStep, ras.SchedulerEndStep));
+        Assert.Equal([3, 5], ras.ErrorResetSteps!);          // ⌊12·8/30⌋, ⌊22·8/30⌋
+        Assert.Equal(StableDiffusion3Pipeline.RecommendedRas.SampleRatio, ras.SampleRatio);
+        var plan = RasPlan.Create(ras, 8, 4, 4);
+        Assert.Equal(result.Steps.Select(s => s.Kind), Enumerable.Range(0, 8).Select(plan.KindOf));
+    }
+
+    /// <summary>Issue 16: with a <see cref="Progress{T}"/> the last step's report could arrive after the task completed.</summary>
+    [Fact]
+    public async Task Synchronous_progress_has_every_report_when_the_task_completes()
+    {
+        using var pipeline = StableDiffusion3Pipeline.Open(folder);
+        var reports = new List<GenerationProgress>();
+        await pipeline.GenerateAsync(Request(5), new SynchronousProgress<GenerationProgress>(reports.Add));
+        Assert.Equal(Enumerable.Range(1, 5), reports.Where(r => r.Stage == GenerationStage.Denoise).Select(r => r.Step));
+        Assert.Equal(GenerationStage.Decode, reports[^1].Stage);
+    }
+
     [Fact]
     public async Task Ras_ratio_one_is_dense_and_ras_computes_fewer_tokens()
     {

@@ -52,6 +52,32 @@ public static class TensorAssert
         return all.item<bool>();
     }
 
+    /// <summary>
+    /// Fails unless <paramref name="actual"/> equals <paramref name="expected"/> exactly, compared as float32: the same
+    /// shape, NaN exactly where the expected value is NaN (payload and sign not compared), +0 == −0, every other value
+    /// identical (max abs diff 0). The message names the first differing element.
+    /// </summary>
+    public static void Exact(Tensor expected, Tensor actual, string name)
+    {
+        if (!expected.shape.SequenceEqual(actual.shape))
+        {
+            throw new XunitException($"{name}: shape [{string.Join(", ", actual.shape)}], expected [{string.Join(", ", expected.shape)}]");
+        }
+
+        using var scope = NewDisposeScope();
+        float[] e = expected.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        float[] a = actual.to_type(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        for (long i = 0; i < e.Length; i++)
+        {
+            bool same = float.IsNaN(e[i]) ? float.IsNaN(a[i]) : a[i] == e[i];
+            if (!same)
+            {
+                throw new XunitException(
+                    $"{name}: element {i} {Index(i, expected.shape)} is {a[i]:R} (0x{BitConverter.SingleToUInt32Bits(a[i]):X8}), expected {e[i]:R} (0x{BitConverter.SingleToUInt32Bits(e[i]):X8})");
+            }
+        }
+    }
+
     /// <summary>Largest absolute difference, for reporting.</summary>
     public static double MaxAbsDiff(Tensor expected, Tensor actual)
     {

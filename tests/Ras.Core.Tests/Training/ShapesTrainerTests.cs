@@ -100,8 +100,11 @@ public sealed class ShapesTrainerTests : IDisposable
             a.SaveCheckpoint();
         }
 
-        var error = Assert.Throws<Ras.Errors.ConfigException>(() => new ShapesTrainer(Tiny() with { BatchSize = 8 }, dir));
-        Assert.Contains("same options", error.Message, StringComparison.Ordinal);
+        // Issue 16: the option is named with both values (it used to print the whole options record).
+        var error = Assert.Throws<Ras.Errors.OptionsException>(() => new ShapesTrainer(Tiny() with { BatchSize = 8 }, dir));
+        Assert.Equal("batch-size", error.Option);
+        Assert.Contains("was trained with 4, this run asks for 8", error.Message, StringComparison.Ordinal);
+        Assert.Contains("only --total-steps may change", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Ras.Pipelines;
 using Ras.Cli;
 
 namespace Ras.Server.Tests.Support;
@@ -23,7 +24,7 @@ public sealed class TestServer : IAsyncDisposable
 
     public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null)
     {
-        var options = new ServerOptions { BuiltInModelFolder = DefaultModel.Folder(), BuiltInModelName = DefaultModel.Name, Port = 0 };
+        var options = new ServerOptions { BuiltInModelFolder = BuiltInModel.Unpack().Folder, BuiltInModelName = BuiltInModel.Name, Port = 0 };
         return new TestServer(await RasServer.StartAsync(configure?.Invoke(options) ?? options));
     }
 

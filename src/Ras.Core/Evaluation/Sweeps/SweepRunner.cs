@@ -24,7 +24,7 @@ public static class SweepRunner
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(modelFolder);
         string scenes = $"{grid.Stream}/{grid.Prompts}/{grid.Seed}/{grid.GuidanceScale}/{grid.ReferenceSteps}/{grid.BatchSize}";
-        return CacheFolder.For("sweeps", Hash($"{Path.GetFullPath(modelFolder)}|{ModelStamp(modelFolder)}|{scenes}"));
+        return UserCache.CreateFolder(Path.Combine("sweeps", Hash($"{Path.GetFullPath(modelFolder)}|{ModelStamp(modelFolder)}|{scenes}"))).Folder;
     }
 
     /// <summary>

@@ -1,55 +1,129 @@
+using Ras.IO.Configs;
 using System.Text.Json;
 using Ras.Errors;
+using Ras.IO.Gguf;
 using Ras.IO.Safetensors;
 using static TorchSharp.torch;
 
 namespace Ras.IO.Checkpoints;
 
 /// <summary>
-/// The tensors of one checkpoint, possibly spread over several memory-mapped safetensors shards
-/// (diffusers' <c>*.safetensors.index.json</c> layout), addressed by key.
+/// The tensors of one checkpoint, addressed by key: a single safetensors or GGUF file, or several memory-mapped
+/// safetensors shards (diffusers' <c>*.safetensors.index.json</c> layout). GGUF tensors are dequantized and fp8 tensors
+/// decoded on the way out; with scales applied (the default for single files), ComfyUI's scaled-fp8 weights read as
+/// <c>weight × scale</c> in float32 and the scale tensors are not keys (see <see cref="OpenFile(string, bool)"/>).
 /// </summary>
 public sealed class TensorStore : ITensorSource, IDisposable
 {
-    private readonly List<SafetensorsFile> files;
-    private readonly Dictionary<string, SafetensorsFile> owners;
+    private readonly List<CheckpointFile> files;
+    private readonly Dictionary<string, CheckpointFile> owners;
+    private readonly ScaledWeights? scales;
 
-    private TensorStore(string source, List<SafetensorsFile> files, Dictionary<string, SafetensorsFile> owners)
+    private TensorStore(string source, List<CheckpointFile> files, Dictionary<string, CheckpointFile> owners, ScaledWeights? scales = null)
     {
         Source = source;
         this.files = files;
         this.owners = owners;
+        this.scales = scales;
     }
 
     /// <inheritdoc />
     public string Source { get; }
 
     /// <inheritdoc />
-    public IEnumerable<string> Keys => owners.Keys;
+    public IEnumerable<string> Keys => scales is null ? owners.Keys : owners.Keys.Where(k => !scales.Hidden.Contains(k));
 
-    /// <summary>The header entry (dtype, shape) of <paramref name="key"/>.</summary>
-    public SafetensorsEntry Entry(string key) => Owner(key).Get(key);
+    /// <summary>Every key as stored, scale tensors included.</summary>
+    public IEnumerable<string> StoredKeys => owners.Keys;
+
+    /// <summary>The GGUF file, when this store is one GGUF file; else null.</summary>
+    public GgufFile? Gguf => files is [GgufCheckpointFile g] ? g.File : null;
+
+    /// <summary>The safetensors <c>__metadata__</c> of a single-file store (empty for GGUF and sharded stores).</summary>
+    public IReadOnlyDictionary<string, string> SafetensorsMetadata =>
+        files is [SafetensorsCheckpointFile s] ? s.File.Metadata : new Dictionary<string, string>();
+
+    /// <summary>Weight key → scale key of every scaled weight applied (empty unless opened with scales applied).</summary>
+    public IReadOnlyDictionary<string, string> AppliedScales => scales?.ScaleOf ?? new Dictionary<string, string>();
+
+    /// <summary>How <paramref name="key"/> is stored (format, shape, bytes), whether or not it is a visible key.</summary>
+    public StoredTensor Describe(string key) => Owner(key).Describe(key);
 
     /// <inheritdoc />
-    public bool Contains(string key) => owners.ContainsKey(key);
+    public bool Contains(string key) => owners.ContainsKey(key) && scales?.Hidden.Contains(key) != true;
 
     /// <inheritdoc />
-    public long[] ShapeOf(string key) => Entry(key).Shape;
+    public long[] ShapeOf(string key) => Visible(key).Describe(key).Shape;
 
     /// <inheritdoc />
-    public ScalarType DTypeOf(string key) => Entry(key).DType;
+    /// <remarks>
+    /// The narrowest torch dtype that holds the values exactly: the stored one for F32/F16/BF16, bfloat16 for fp8, float32 for
+    /// GGUF's quantized types and for scaled weights.
+    /// </remarks>
+    public ScalarType DTypeOf(string key) =>
+        scales?.ScaleOf.ContainsKey(key) == true ? ScalarType.Float32 : Visible(key).Describe(key).DType;
 
-    /// <summary>Reads <paramref name="key"/> into new CPU memory.</summary>
-    public Tensor Read(string key, ScalarType? dtype = null) => Owner(key).Read(key, dtype);
-
-    /// <inheritdoc />
-    public void CopyInto(string key, Tensor destination) => Owner(key).CopyInto(key, destination);
-
-    /// <summary>Opens one safetensors file.</summary>
-    public static TensorStore OpenFile(string path)
+    /// <summary>Reads <paramref name="key"/> into new CPU memory (as <see cref="DTypeOf"/> unless <paramref name="dtype"/> is given).</summary>
+    public Tensor Read(string key, ScalarType? dtype = null)
     {
-        var file = SafetensorsFile.Open(path);
-        return new TensorStore(path, [file], file.Entries.Keys.ToDictionary(k => k, _ => file, StringComparer.Ordinal));
+        if (scales?.ScaleOf.ContainsKey(key) != true)
+        {
+            return Visible(key).Read(key, dtype);
+        }
+
+        Tensor result = empty(ShapeOf(key), dtype ?? ScalarType.Float32);
+        try
+        {
+            CopyInto(key, result);
+            return result;
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void CopyInto(string key, Tensor destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        CheckpointFile owner = Visible(key);
+        if (scales?.ScaleOf.TryGetValue(key, out string? scaleKey) != true)
+        {
+            owner.CopyInto(key, destination);
+            return;
+        }
+
+        // weight × scale, both as float32, rounded once to float32 (then to the destination's dtype).
+        using var noGrad = no_grad();
+        using Tensor weight = owner.Read(key, ScalarType.Float32);
+        using Tensor scale = Owner(scaleKey!).Read(scaleKey!, ScalarType.Float32);
+        weight.mul_(scale);
+        destination.copy_(weight);
+    }
+
+    /// <summary>
+    /// Opens one safetensors or GGUF file (GGUF when it starts with the <c>GGUF</c> magic or is named <c>*.gguf</c>). With
+    /// <paramref name="applyScales"/> (what model loaders use), a weight <c>X.weight</c> with a sibling <c>X.scale_weight</c>
+    /// reads as <c>weight × scale</c> (float32), and <c>X.scale_weight</c>, <c>X.scale_input</c> and a <c>scaled_fp8</c>
+    /// marker are not keys; without it every tensor is a key as stored.
+    /// </summary>
+    /// <exception cref="RasInputException">The file is missing, malformed or unsupported.</exception>
+    public static TensorStore OpenFile(string path, bool applyScales = true)
+    {
+        CheckpointFile file = CheckpointFile.Open(path);
+        try
+        {
+            var owners = file.Names.ToDictionary(k => k, _ => file, StringComparer.Ordinal);
+            ScaledWeights? scales = applyScales ? ScaledWeights.Find(path, owners.Keys, k => file.Describe(k).Shape) : null;
+            return new TensorStore(path, [file], owners, scales);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -78,13 +152,13 @@ public sealed class TensorStore : ITensorSource, IDisposable
     {
         Dictionary<string, string> weightMap = ReadWeightMap(indexPath);
         string folder = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
-        var files = new List<SafetensorsFile>();
-        var owners = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
+        var files = new List<CheckpointFile>();
+        var owners = new Dictionary<string, CheckpointFile>(StringComparer.Ordinal);
         try
         {
             foreach (var group in weightMap.GroupBy(kv => kv.Value, StringComparer.Ordinal))
             {
-                var file = SafetensorsFile.Open(Path.Combine(folder, group.Key));
+                var file = new SafetensorsCheckpointFile(SafetensorsFile.Open(Path.Combine(folder, group.Key)));
                 files.Add(file);
                 foreach (var (key, _) in group)
                 {
@@ -109,16 +183,19 @@ public sealed class TensorStore : ITensorSource, IDisposable
     /// <inheritdoc />
     public void Dispose() => files.ForEach(f => f.Dispose());
 
-    private SafetensorsFile Owner(string key) =>
-        owners.TryGetValue(key, out SafetensorsFile? file)
+    private CheckpointFile Owner(string key) =>
+        owners.TryGetValue(key, out CheckpointFile? file)
             ? file
             : throw new SafetensorsException(Source, key, "not in this checkpoint");
+
+    private CheckpointFile Visible(string key) =>
+        scales?.Hidden.Contains(key) == true ? throw new SafetensorsException(Source, key, "is a weight scale, applied to its weight (not a tensor of its own)") : Owner(key);
 
     private static Dictionary<string, string> ReadWeightMap(string indexPath)
     {
         try
         {
-            using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
+            using JsonDocument document = JsonDocument.Parse(TextFiles.ReadUtf8(indexPath, TextFiles.MaxJsonBytes, problem => new ConfigException(indexPath, null, problem)));
             if (!document.RootElement.TryGetProperty("weight_map", out JsonElement map) || map.ValueKind != JsonValueKind.Object)
             {
                 throw new ConfigException(indexPath, "weight_map", "missing or not an object");

@@ -34,7 +34,7 @@ public sealed class JsonConfig
 
         try
         {
-            using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(path));
+            using JsonDocument document = JsonDocument.Parse(TextFiles.ReadUtf8(path, TextFiles.MaxJsonBytes, problem => new ConfigException(path, null, problem)));
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 throw new ConfigException(path, null, $"must hold a JSON object, found {document.RootElement.ValueKind}");

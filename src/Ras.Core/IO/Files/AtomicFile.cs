@@ -15,6 +15,7 @@ public static class AtomicFile
     /// <exception cref="RasInputException">The output cannot be written.</exception>
     public static void EnsureWritable(string path)
     {
+        RequirePath(path);
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full))
         {
@@ -52,6 +53,7 @@ public static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
+        RequirePath(path);
         string full = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(folder))
@@ -80,6 +82,14 @@ public static class AtomicFile
             {
                 File.Delete(temp);
             }
+        }
+    }
+
+    private static void RequirePath(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new RasInputException("the output path is empty");
         }
     }
 }

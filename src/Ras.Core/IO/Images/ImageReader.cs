@@ -9,11 +9,16 @@ namespace Ras.IO.Images;
 /// <param name="Height">Height in pixels.</param>
 public sealed record RgbImage(byte[] Rgb, int Width, int Height);
 
-/// <summary>Reads PNG, JPEG, BMP, TGA, GIF (first frame) and PSD images as 8-bit RGB (alpha dropped), via StbImageSharp.</summary>
+/// <summary>Reads PNG, JPEG, BMP, GIF (first frame) and PSD images as 8-bit RGB (alpha dropped), via StbImageSharp, after <see cref="ImageHeader"/>'s checks.</summary>
 public static class ImageReader
 {
+    /// <summary>Largest image file read.</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     /// <summary>Decodes <paramref name="path"/>.</summary>
-    /// <exception cref="RasInputException">The file is missing or not a decodable image.</exception>
+    /// <exception cref="RasInputException">
+    /// The file is missing, not a decodable image, cut off, or declares more than 16384 pixels per side or 50 megapixels.
+    /// </exception>
     public static RgbImage Read(string path)
     {
         if (!File.Exists(path))
@@ -23,11 +28,23 @@ public static class ImageReader
 
         try
         {
-            using var stream = File.OpenRead(path);
-            ImageResult image = ImageResult.FromStream(stream, ColorComponents.RedGreenBlue);
+            long length = new FileInfo(path).Length;
+            if (length > MaxFileBytes)
+            {
+                throw new RasInputException($"{path}: image file is {length} bytes, more than the {MaxFileBytes} this reader accepts");
+            }
+
+            byte[] bytes = File.ReadAllBytes(path);
+            if (ImageHeader.Problem(bytes) is string problem)
+            {
+                throw new RasInputException($"{path}: not a readable image ({problem})");
+            }
+
+            ImageResult image = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue);
             return new RgbImage(image.Data, image.Width, image.Height);
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or NotSupportedException or IndexOutOfRangeException)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or NotSupportedException or IndexOutOfRangeException
+            or OverflowException)
         {
             throw new RasInputException($"{path}: not a readable image ({e.Message})", e);
         }

@@ -6,7 +6,8 @@ using Ras.IO.Files;
 namespace Ras.IO.Images;
 
 /// <summary>
-/// Writes 8-bit RGB PNGs with optional <c>tEXt</c> chunks (e.g. A1111-style <c>parameters</c>), atomically.
+/// Writes 8-bit RGB PNGs with optional text chunks (e.g. A1111-style <c>parameters</c>), atomically: <c>tEXt</c> when the text
+/// is Latin-1, else <c>iTXt</c> (uncompressed UTF-8), as A1111 does through PIL, so "— 星" reads back as written.
 /// Pure managed: filter 0 scanlines, zlib from the BCL, CRC-32 per the PNG spec.
 /// </summary>
 public static class PngWriter
@@ -40,21 +41,7 @@ public static class PngWriter
 
         foreach (var (key, value) in text ?? new Dictionary<string, string>())
         {
-            // tEXt is Latin-1 (keys 1–79 characters); text it cannot hold goes in an uncompressed UTF-8 iTXt chunk, as PIL (and so
-            // A1111) writes it, so the text reads back exactly.
-            if (IsLatin1(value))
-            {
-                WriteChunk(file, "tEXt", Encoding.Latin1.GetBytes($"{key}\0{value}"));
-            }
-            else
-            {
-                byte[] keyBytes = Encoding.Latin1.GetBytes(key);
-                byte[] valueBytes = Encoding.UTF8.GetBytes(value);
-                var chunk = new byte[keyBytes.Length + 5 + valueBytes.Length];
-                keyBytes.CopyTo(chunk, 0);   // keyword, NUL, compression flag 0, method 0, empty language tag NUL, empty translated keyword NUL
-                valueBytes.CopyTo(chunk, keyBytes.Length + 5);
-                WriteChunk(file, "iTXt", chunk);
-            }
+            WriteText(file, key, value);
         }
 
         using (var pixels = new MemoryStream())
@@ -76,17 +63,27 @@ public static class PngWriter
         return file.ToArray();
     }
 
-    private static bool IsLatin1(string value)
+    /// <summary>
+    /// One text chunk. Keywords are 1–79 Latin-1 characters without NUL in both chunk types. <c>tEXt</c> holds Latin-1 only;
+    /// other text goes in an <c>iTXt</c> chunk: keyword, NUL, compression flag 0, method 0, empty language tag and translated
+    /// keyword (each NUL-terminated), then the UTF-8 text (PNG spec 11.3.4.5; what PIL's <c>add_text</c> falls back to).
+    /// </summary>
+    private static void WriteText(Stream stream, string key, string value)
     {
-        foreach (char c in value)
+        if (key.Length is < 1 or > 79 || key.Any(c => c is '\0' or > '\u00FF'))
         {
-            if (c > '\u00FF')
-            {
-                return false;
-            }
+            throw new ArgumentException($"PNG text keyword '{key}' must be 1–79 Latin-1 characters without NUL", nameof(key));
         }
 
-        return true;
+        byte[] keyword = Encoding.Latin1.GetBytes(key);
+        if (value.All(c => c <= '\u00FF'))
+        {
+            WriteChunk(stream, "tEXt", [.. keyword, 0, .. Encoding.Latin1.GetBytes(value)]);
+        }
+        else
+        {
+            WriteChunk(stream, "iTXt", [.. keyword, 0, 0, 0, 0, 0, .. Encoding.UTF8.GetBytes(value)]);
+        }
     }
 
     private static void WriteChunk(Stream stream, string type, ReadOnlySpan<byte> data)

@@ -2,34 +2,54 @@ using TorchSharp;
 
 namespace Ras.IO.Safetensors;
 
+/// <summary>How a dtype's bytes become tensor values.</summary>
+internal enum StoredEncoding
+{
+    /// <summary>The bytes are the values of the torch dtype (copied as they are).</summary>
+    Plain,
+
+    /// <summary>float8_e4m3fn, decoded (TorchSharp has no fp8 dtype).</summary>
+    F8E4M3,
+
+    /// <summary>float8_e5m2, decoded.</summary>
+    F8E5M2,
+}
+
 /// <summary>The safetensors dtype names we read and write, and their TorchSharp equivalents.</summary>
 internal static class SafetensorsDType
 {
-    private static readonly (string Name, torch.ScalarType Type, int Size)[] Table =
+    // fp8 reads as bfloat16: every float8_e4m3fn and float8_e5m2 value (subnormals, ±inf, NaN) is a bfloat16 value, so the
+    // narrowest torch dtype that holds them exactly is bf16, and half-precision weight storage applies to fp8 files too.
+    private static readonly (string Name, torch.ScalarType Type, int Size, StoredEncoding Encoding)[] Table =
     [
-        ("F64", torch.ScalarType.Float64, 8),
-        ("F32", torch.ScalarType.Float32, 4),
-        ("F16", torch.ScalarType.Float16, 2),
-        ("BF16", torch.ScalarType.BFloat16, 2),
-        ("I64", torch.ScalarType.Int64, 8),
-        ("I32", torch.ScalarType.Int32, 4),
+        ("F64", torch.ScalarType.Float64, 8, StoredEncoding.Plain),
+        ("F32", torch.ScalarType.Float32, 4, StoredEncoding.Plain),
+        ("F16", torch.ScalarType.Float16, 2, StoredEncoding.Plain),
+        ("BF16", torch.ScalarType.BFloat16, 2, StoredEncoding.Plain),
+        ("I64", torch.ScalarType.Int64, 8, StoredEncoding.Plain),
+        ("I32", torch.ScalarType.Int32, 4, StoredEncoding.Plain),
+        ("F8_E4M3", torch.ScalarType.BFloat16, 1, StoredEncoding.F8E4M3),
+        ("F8_E5M2", torch.ScalarType.BFloat16, 1, StoredEncoding.F8E5M2),
     ];
 
     /// <summary>Comma-separated list of supported names, for error messages.</summary>
     public static string Supported => string.Join(", ", Table.Select(t => t.Name));
 
-    public static bool TryParse(string name, out torch.ScalarType type, out int size)
+    /// <summary>The names that can be written (those with a TorchSharp dtype of their own).</summary>
+    public static string Writable => string.Join(", ", Table.Where(t => t.Encoding == StoredEncoding.Plain).Select(t => t.Name));
+
+    public static bool TryParse(string name, out torch.ScalarType type, out int size, out StoredEncoding encoding)
     {
         foreach (var entry in Table)
         {
             if (entry.Name == name)
             {
-                (type, size) = (entry.Type, entry.Size);
+                (type, size, encoding) = (entry.Type, entry.Size, entry.Encoding);
                 return true;
             }
         }
 
-        (type, size) = (default, 0);
+        (type, size, encoding) = (default, 0, default);
         return false;
     }
 
@@ -37,12 +57,12 @@ internal static class SafetensorsDType
     {
         foreach (var entry in Table)
         {
-            if (entry.Type == type)
+            if (entry.Type == type && entry.Encoding == StoredEncoding.Plain)
             {
                 return entry.Name;
             }
         }
 
-        throw new ArgumentException($"dtype {type} cannot be stored in safetensors here (supported: {Supported})", nameof(type));
+        throw new ArgumentException($"dtype {type} cannot be stored in safetensors here (supported: {Writable})", nameof(type));
     }
 }

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
-using Microsoft.Win32.SafeHandles;
-using Ras.Native;
 using Ras.Errors;
+using Ras.IO.Files;
+using Ras.IO.Numerics;
+using Ras.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,32 +10,28 @@ namespace Ras.IO.Safetensors;
 
 /// <summary>
 /// A memory-mapped, validated safetensors file. Tensors are materialised one at a time on request,
-/// so loading a checkpoint never needs a second full copy in memory.
+/// so loading a checkpoint never needs a second full copy in memory. fp8 tensors (<c>F8_E4M3</c>, <c>F8_E5M2</c>) are
+/// decoded exactly on the way out.
 /// </summary>
 public sealed unsafe class SafetensorsFile : IDisposable
 {
-    private readonly MemoryMappedFile map;
-    private readonly MemoryMappedViewAccessor view;
-    private readonly byte* basePointer;
+    private readonly MappedFile file;
     private readonly long dataStart;
     private bool disposed;
 
-    private SafetensorsFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, long dataStart,
-        IReadOnlyDictionary<string, SafetensorsEntry> entries, IReadOnlyDictionary<string, string> metadata)
+    private SafetensorsFile(MappedFile file, long dataStart, IReadOnlyDictionary<string, SafetensorsEntry> entries, IReadOnlyDictionary<string, string> metadata)
     {
-        FilePath = path;
-        this.map = map;
-        this.view = view;
+        this.file = file;
         this.dataStart = dataStart;
         Entries = entries;
         Metadata = metadata;
-        byte* pointer = null;
-        view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-        basePointer = pointer + view.PointerOffset;
     }
 
     /// <summary>The file this reader maps.</summary>
-    public string FilePath { get; }
+    public string FilePath => file.Path;
+
+    /// <summary>The file's size in bytes.</summary>
+    public long FileLength => file.Length;
 
     /// <summary>Every tensor's header entry, by name.</summary>
     public IReadOnlyDictionary<string, SafetensorsEntry> Entries { get; }
@@ -47,68 +43,30 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <exception cref="SafetensorsException">The file is missing, truncated or its header is malformed.</exception>
     public static SafetensorsFile Open(string path)
     {
-        long length;
+        MappedFile mapped = MappedFile.Open(path, (problem, inner) => new SafetensorsException(path, null, problem, inner));
         try
         {
-            // The length of what the path resolves to: FileInfo.Length of a symbolic link is the link's own size
-            // (the Hugging Face cache links every snapshot file to a blob).
-            using SafeFileHandle handle = File.OpenHandle(path);
-            length = RandomAccess.GetLength(handle);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new SafetensorsException(path, null, "file not found", e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SafetensorsException(path, null, $"cannot open ({e.Message})", e);
-        }
-
-        if (length < 8)
-        {
-            throw new SafetensorsException(path, null, $"file is {length} bytes, too short for the 8-byte header length");
-        }
-
-        MemoryMappedFile map;
-        try
-        {
-            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SafetensorsException(path, null, $"cannot open ({e.Message})", e);
-        }
-
-        MemoryMappedViewAccessor? view = null;
-        try
-        {
-            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            try
+            long length = mapped.Length;
+            if (length < 8)
             {
-                var start = new ReadOnlySpan<byte>(pointer + view.PointerOffset, 8);
-                ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(start);
-                if (headerLength > SafetensorsHeader.MaxHeaderBytes || headerLength > (ulong)(length - 8))
-                {
-                    throw new SafetensorsException(path, null,
-                        $"header length {headerLength} is impossible for a file of {length} bytes (limit {SafetensorsHeader.MaxHeaderBytes})");
-                }
+                throw new SafetensorsException(path, null, $"file is {length} bytes, too short for the 8-byte header length");
+            }
 
-                var json = new ReadOnlySpan<byte>(pointer + view.PointerOffset + 8, (int)headerLength);
-                long dataStart = 8 + (long)headerLength;
-                var (entries, metadata) = SafetensorsHeader.Parse(path, json, length - dataStart);
-                return new SafetensorsFile(path, map, view, dataStart, entries, metadata);
-            }
-            finally
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(mapped.Pointer, 8));
+            if (headerLength > SafetensorsHeader.MaxHeaderBytes || headerLength > (ulong)(length - 8))
             {
-                view.SafeMemoryMappedViewHandle.ReleasePointer();
+                throw new SafetensorsException(path, null,
+                    $"header length {headerLength} is impossible for a file of {length} bytes (limit {SafetensorsHeader.MaxHeaderBytes})");
             }
+
+            var json = new ReadOnlySpan<byte>(mapped.Pointer + 8, (int)headerLength);
+            long dataStart = 8 + (long)headerLength;
+            var (entries, metadata) = SafetensorsHeader.Parse(path, json, length - dataStart);
+            return new SafetensorsFile(mapped, dataStart, entries, metadata);
         }
         catch
         {
-            view?.Dispose();
-            map.Dispose();
+            mapped.Dispose();
             throw;
         }
     }
@@ -116,13 +74,40 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// <summary>True when the file holds <paramref name="name"/>.</summary>
     public bool Contains(string name) => Entries.ContainsKey(name);
 
-    /// <summary>Reads a tensor into new CPU memory, in its stored dtype or converted to <paramref name="dtype"/>.</summary>
-    /// <exception cref="SafetensorsException">The tensor is absent.</exception>
+    /// <summary>
+    /// Reads a tensor into new CPU memory, as <see cref="SafetensorsEntry.DType"/> (fp8: bfloat16, exact) or converted to
+    /// <paramref name="dtype"/> (fp8 to float32 is decoded directly).
+    /// </summary>
+    /// <exception cref="SafetensorsException">The tensor is absent, or the file changed on disk since it was opened.</exception>
     public Tensor Read(string name, ScalarType? dtype = null)
     {
         SafetensorsEntry entry = Get(name);
+        if (entry.IsFloat8)
+        {
+            Tensor decoded = empty(entry.Shape, dtype ?? entry.DType);
+            try
+            {
+                CopyInto(name, decoded);
+                return decoded;
+            }
+            catch
+            {
+                decoded.Dispose();
+                throw;
+            }
+        }
+
         Tensor raw = empty(entry.Shape, entry.DType);
-        CopyBytes(entry, raw);
+        try
+        {
+            CopyBytes(entry, raw);
+        }
+        catch
+        {
+            raw.Dispose();
+            throw;
+        }
+
         if (dtype is null || dtype == entry.DType)
         {
             return raw;
@@ -140,6 +125,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// </summary>
     public void CopyInto(string name, Tensor destination)
     {
+        ArgumentNullException.ThrowIfNull(destination);
         SafetensorsEntry entry = Get(name);
         if (!entry.Shape.SequenceEqual(destination.shape))
         {
@@ -148,6 +134,17 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
 
         using var noGrad = no_grad();
+        if (entry.IsFloat8)
+        {
+            if (!destination.is_floating_point())
+            {
+                throw new SafetensorsException(FilePath, name, $"is {entry.StoredDType} and cannot be read into a {destination.dtype} tensor");
+            }
+
+            DecodeFloat8(entry, destination);
+            return;
+        }
+
         if (destination.dtype == entry.DType && destination.device_type == DeviceType.CPU && destination.is_contiguous())
         {
             CopyBytes(entry, destination);
@@ -176,22 +173,42 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
 
         disposed = true;
-        view.SafeMemoryMappedViewHandle.ReleasePointer();
-        view.Dispose();
-        map.Dispose();
+        file.Dispose();
+    }
+
+    private void DecodeFloat8(SafetensorsEntry entry, Tensor destination)
+    {
+        file.EnsureUnchanged($"reading tensor '{entry.Name}'");
+        byte* source = file.Pointer + dataStart + entry.Begin;
+        bool e4m3 = entry.StoredDType == "F8_E4M3";
+        DecodedCopy.Into(destination, entry.ElementCount, 32, (first, count, target) =>
+        {
+            if (e4m3)
+            {
+                FloatDecoding.E4M3ToSingle(source + first, target, count);
+            }
+            else
+            {
+                FloatDecoding.E5M2ToSingle(source + first, target, count);
+            }
+
+            MappedPages.Release(source + first, count);
+        });
+        file.EnsureUnchanged($"reading tensor '{entry.Name}'");
     }
 
     private void CopyBytes(SafetensorsEntry entry, Tensor destination)
     {
         // Tensor.bytes spans at most int.MaxValue bytes: copy large tensors in flat chunks.
         const long chunkBytes = 1L << 30;
-        byte* source = basePointer + dataStart + entry.Begin;
         long total = entry.ByteLength;
         if (total == 0)
         {
             return;
         }
 
+        file.EnsureUnchanged($"reading tensor '{entry.Name}'");
+        byte* source = file.Pointer + dataStart + entry.Begin;
         long elementSize = total / entry.ElementCount;
         using Tensor flat = destination.view(-1);
         for (long done = 0; done < total; done += chunkBytes)
@@ -201,5 +218,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
             new ReadOnlySpan<byte>(source + done, (int)bytes).CopyTo(part.bytes);
             MappedPages.Release(source + done, bytes);
         }
+
+        file.EnsureUnchanged($"reading tensor '{entry.Name}'");
     }
 }

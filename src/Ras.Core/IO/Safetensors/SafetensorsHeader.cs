@@ -1,3 +1,4 @@
+using Ras.IO.Configs;
 using System.Text.Json;
 using Ras.Errors;
 using TorchSharp;
@@ -13,9 +14,17 @@ internal static class SafetensorsHeader
     /// <summary>The reference implementation's limit; a larger length means a corrupt or hostile file.</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
+    /// <summary>Most dimensions a tensor may have (libtorch's limit is 64; real checkpoints use at most 5).</summary>
+    public const int MaxDims = 16;
+
     public static (IReadOnlyDictionary<string, SafetensorsEntry> Entries, IReadOnlyDictionary<string, string> Metadata) Parse(
         string filePath, ReadOnlySpan<byte> json, long dataLength)
     {
+        if (TextFiles.Problem(json) is string problem)
+        {
+            throw new SafetensorsException(filePath, null, $"header {problem}");
+        }
+
         JsonDocument document;
         try
         {
@@ -89,12 +98,17 @@ internal static class SafetensorsHeader
         }
 
         string dtypeName = dtypeElement.GetString()!;
-        if (!SafetensorsDType.TryParse(dtypeName, out torch.ScalarType dtype, out int elementSize))
+        if (!SafetensorsDType.TryParse(dtypeName, out torch.ScalarType dtype, out int elementSize, out _))
         {
             throw Bad($"unsupported dtype '{dtypeName}' (supported: {SafetensorsDType.Supported})");
         }
 
         long[] shape = ReadIntegers(element, "shape", Bad);
+        if (shape.Length > MaxDims)
+        {
+            throw Bad($"shape has {shape.Length} dimensions, more than the limit of {MaxDims}");
+        }
+
         long[] offsets = ReadIntegers(element, "data_offsets", Bad);
         if (offsets.Length != 2)
         {
@@ -127,7 +141,7 @@ internal static class SafetensorsHeader
             throw Bad($"shape [{string.Join(", ", shape)}] × {dtypeName} needs {expectedBytes} bytes but data_offsets [{begin}, {end}] span {end - begin}");
         }
 
-        return new SafetensorsEntry(name, dtype, shape, begin, end);
+        return new SafetensorsEntry(name, dtype, shape, begin, end, dtypeName);
     }
 
     private static long[] ReadIntegers(JsonElement element, string field, Func<string, SafetensorsException> bad)

@@ -34,7 +34,43 @@ public static class SafetensorsWriter
         });
     }
 
-    private static byte[] BuildHeader(string[] names, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata)
+    /// <summary>
+    /// Writes the tensors <paramref name="specs"/> describe, producing each one only when its turn comes:
+    /// <paramref name="fill"/> receives the tensor's name and a new CPU tensor of its dtype and shape to fill, which is
+    /// written and freed before the next, so a checkpoint far larger than memory can be written. Names are written in
+    /// ordinal order; <paramref name="written"/> is told after each one. Nothing appears at <paramref name="path"/>
+    /// unless the whole file was written.
+    /// </summary>
+    public static void Write(string path, IReadOnlyList<SafetensorsTensorSpec> specs, Action<string, Tensor> fill,
+        IReadOnlyDictionary<string, string>? metadata = null, Action<SafetensorsTensorSpec>? written = null)
+    {
+        ArgumentNullException.ThrowIfNull(specs);
+        ArgumentNullException.ThrowIfNull(fill);
+        var ordered = specs.OrderBy(s => s.Name, StringComparer.Ordinal).ToArray();
+        byte[] header = BuildHeader(ordered.Select(s => (s.Name, s.DType, s.Shape)).ToArray(), metadata);
+        AtomicFile.Write(path, stream =>
+        {
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            stream.Write(length);
+            stream.Write(header);
+            foreach (SafetensorsTensorSpec spec in ordered)
+            {
+                using (Tensor tensor = empty(spec.Shape, spec.DType))
+                {
+                    fill(spec.Name, tensor);
+                    WriteData(stream, tensor);
+                }
+
+                written?.Invoke(spec);
+            }
+        });
+    }
+
+    private static byte[] BuildHeader(string[] names, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata) =>
+        BuildHeader(names.Select(n => (n, tensors[n].dtype, tensors[n].shape)).ToArray(), metadata);
+
+    private static byte[] BuildHeader((string Name, ScalarType DType, long[] Shape)[] tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -52,14 +88,13 @@ public static class SafetensorsWriter
             }
 
             long offset = 0;
-            foreach (string name in names)
+            foreach (var (name, dtype, shape) in tensors)
             {
-                Tensor tensor = tensors[name];
-                long bytes = tensor.NumberOfElements * tensor.ElementSize;
+                long bytes = shape.Aggregate(1L, (a, b) => a * b) * ElementSize(dtype);
                 json.WriteStartObject(name);
-                json.WriteString("dtype", SafetensorsDType.NameOf(tensor.dtype));
+                json.WriteString("dtype", SafetensorsDType.NameOf(dtype));
                 json.WriteStartArray("shape");
-                foreach (long dim in tensor.shape)
+                foreach (long dim in shape)
                 {
                     json.WriteNumberValue(dim);
                 }
@@ -84,6 +119,9 @@ public static class SafetensorsWriter
         return header;
     }
 
+    private static long ElementSize(ScalarType dtype) =>
+        SafetensorsDType.TryParse(SafetensorsDType.NameOf(dtype), out _, out int size, out _) ? size : throw new ArgumentException($"dtype {dtype}", nameof(dtype));
+
     private static void WriteData(Stream stream, Tensor cpu)
     {
         const long chunkElements = 1L << 26;
@@ -100,4 +138,19 @@ public static class SafetensorsWriter
             stream.Write(part.bytes);
         }
     }
+}
+
+/// <summary>A tensor to be written by the streaming <see cref="SafetensorsWriter.Write(string, IReadOnlyList{SafetensorsTensorSpec}, Action{string, Tensor}, IReadOnlyDictionary{string, string}?, Action{SafetensorsTensorSpec}?)"/>.</summary>
+/// <param name="Name">Its key.</param>
+/// <param name="DType">The dtype written (F64/F32/F16/BF16/I64/I32).</param>
+/// <param name="Shape">Its shape.</param>
+public sealed record SafetensorsTensorSpec(string Name, ScalarType DType, long[] Shape)
+{
+    /// <summary>Bytes it occupies in the file.</summary>
+    public long ByteLength => Shape.Aggregate(1L, (a, b) => a * b) * (DType switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        _ => 2,
+    });
 }

@@ -147,3 +147,59 @@ public abstract class StreamedBlocksModule(string name) : nn.Module(name), IStre
         base.Dispose(disposing);
     }
 }
+
+/// <summary>
+/// Makes a long forward stoppable: before each block of a streamed-blocks model it throws <see cref="OperationCanceledException"/>
+/// once <see cref="CancellationToken"/> is cancelled, then delegates to the model's own <see cref="IStreamedBlocks.BlockWeights"/>
+/// (half-precision storage keeps working). It rides on the per-block hook the models already call, so the models stay unaware
+/// of cancellation; a sampler step is the coarser unit (a full-size forward is tens of seconds on a CPU).
+/// </summary>
+public sealed class CancelBetweenBlocks : IBlockWeights
+{
+    private readonly IBlockWeights? inner;
+    private readonly CancellationToken cancellationToken;
+
+    private CancelBetweenBlocks(IBlockWeights? inner, CancellationToken cancellationToken)
+    {
+        this.inner = inner;
+        this.cancellationToken = cancellationToken;
+    }
+
+    /// <summary>
+    /// Installs the check on <paramref name="model"/> until the returned object is disposed (which puts the previous hook back;
+    /// dispose it before the model). Nothing is installed when <paramref name="cancellationToken"/> cannot be cancelled.
+    /// </summary>
+    public static IDisposable Install(IStreamedBlocks model, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return new Restore(model, model.BlockWeights);
+        }
+
+        IBlockWeights? previous = model.BlockWeights;
+        model.BlockWeights = new CancelBetweenBlocks(previous, cancellationToken);
+        return new Restore(model, previous);
+    }
+
+    /// <inheritdoc />
+    public IDisposable Use(nn.Module block)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return inner?.Use(block) ?? Nothing.Instance;
+    }
+
+    private sealed class Restore(IStreamedBlocks model, IBlockWeights? previous) : IDisposable
+    {
+        public void Dispose() => model.BlockWeights = previous;
+    }
+
+    private sealed class Nothing : IDisposable
+    {
+        public static readonly Nothing Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+}

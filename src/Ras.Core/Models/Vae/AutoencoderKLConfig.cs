@@ -70,6 +70,19 @@ public sealed record AutoencoderKLConfig
             UsePostQuantConv = json.ReadBool("use_post_quant_conv", d.UsePostQuantConv),
             MidBlockAddAttention = json.ReadBool("mid_block_add_attention", d.MidBlockAddAttention),
         };
+        foreach (var (field, value) in new[] { ("in_channels", config.InChannels), ("out_channels", config.OutChannels), ("latent_channels", config.LatentChannels), ("layers_per_block", config.LayersPerBlock), ("norm_num_groups", config.NormNumGroups) })
+        {
+            if (value < 1)
+            {
+                throw json.Invalid(field, $"is {value}; it must be at least 1");
+            }
+        }
+
+        if (config.BlockOutChannels.Count > 8)
+        {
+            throw json.Invalid("block_out_channels", $"has {config.BlockOutChannels.Count} blocks; at most 8 are supported (a downsampling factor of 128)");
+        }
+
         CheckBlockTypes(json, "down_block_types", "DownEncoderBlock2D", config.BlockOutChannels.Count);
         CheckBlockTypes(json, "up_block_types", "UpDecoderBlock2D", config.BlockOutChannels.Count);
         if (config.BlockOutChannels.Count == 0 || config.BlockOutChannels.Any(c => c < 1 || c % config.NormNumGroups != 0))

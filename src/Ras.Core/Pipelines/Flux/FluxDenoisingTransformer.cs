@@ -131,6 +131,8 @@ internal sealed class FluxDenoisingTransformer(FluxTransformer2DModel transforme
         return (unpacked, FluxLatents.Pack);
     }
 
+    protected override Ras.Models.Common.IStreamedBlocks Blocks => transformer;
+
     protected override void Dispose(bool disposing) => transformer.Dispose();
 
     /// <summary>The packed grid of <c>img_ids</c> <c>(0, row, col)</c>: it must be the row-major grid of N tokens.</summary>

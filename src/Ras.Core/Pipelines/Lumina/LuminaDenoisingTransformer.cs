@@ -103,5 +103,7 @@ internal sealed class LuminaDenoisingTransformer(LuminaNextDiT2DModel transforme
     public override double Flops(long batch, long imageTokens, long computedTokens, long textTokens) =>
         LuminaFlopCount.Forward(Config, batch, imageTokens, computedTokens, textTokens);
 
+    protected override Ras.Models.Common.IStreamedBlocks Blocks => transformer;
+
     protected override void Dispose(bool disposing) => transformer.Dispose();
 }

@@ -87,5 +87,7 @@ internal sealed class SD3DenoisingTransformer(SD3Transformer2DModel transformer)
     public override double Flops(long batch, long imageTokens, long computedTokens, long textTokens) =>
         SD3FlopCount.Forward(Config, batch, imageTokens, computedTokens, textTokens);
 
+    protected override Ras.Models.Common.IStreamedBlocks Blocks => transformer;
+
     protected override void Dispose(bool disposing) => transformer.Dispose();
 }

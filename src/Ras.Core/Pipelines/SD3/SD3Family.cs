@@ -27,6 +27,9 @@ public sealed class SD3Family : ModelFamily
     /// <inheritdoc />
     public override Type? ExtrasType => typeof(SD3Extras);
 
+    /// <summary><c>pos_embed.pos_embed</c>: the <c>[1, M·M, D]</c> sin-cos position table, a persistent buffer (diffusers' <c>PatchEmbed</c>).</summary>
+    public override IReadOnlyList<string> TransformerBufferKeys { get; } = ["pos_embed.pos_embed"];
+
     /// <inheritdoc />
     public override string? SingleFileLayout => $"{SD3SingleFileConverter.Prefix}joint_blocks.N.x_block.attn.qkv.weight …";
 

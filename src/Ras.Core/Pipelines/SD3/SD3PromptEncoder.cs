@@ -25,12 +25,24 @@ public sealed record SD3PromptEmbeddings(Tensor PromptEmbeds, Tensor PooledPromp
 /// </summary>
 public static class SD3PromptEncoder
 {
-    /// <summary>One CLIP's contribution: per-token hidden states <c>[B, 77, H]</c> and projected pooled vector <c>[B, P]</c>.</summary>
+    /// <summary>
+    /// One CLIP's contribution: per-token hidden states <c>[B, 77, H]</c> — <c>hidden_states[-(clipSkip + 2)]</c>, as diffusers'
+    /// <c>_get_clip_prompt_embeds</c> (null = 0: the penultimate layer) — and the projected pooled vector <c>[B, P]</c>, which
+    /// <paramref name="clipSkip"/> does not change.
+    /// </summary>
+    /// <exception cref="Errors.OptionsException"><paramref name="clipSkip"/> is negative or skips every layer of this CLIP.</exception>
     public static (Tensor Tokens, Tensor Pooled) Clip(CLIPTextModelWithProjection clip, Tensor ids, int? clipSkip = null)
     {
         ArgumentNullException.ThrowIfNull(clip);
+        int skip = clipSkip ?? 0;
+        int layers = clip.Config.NumHiddenLayers;
+        if (skip < 0 || skip > layers - 1)
+        {
+            throw new Errors.OptionsException("clip-skip", $"must be in [0, {layers - 1}] for a CLIP text encoder of {layers} layers, found {skip}");
+        }
+
         CLIPTextOutput output = clip.Forward(ids);
-        return (output.HiddenStates[^((clipSkip ?? 0) + 2)], output.TextEmbeds);
+        return (output.HiddenStates[^(skip + 2)], output.TextEmbeds);
     }
 
     /// <summary>T5's contribution: <c>[B, S, d_model]</c>, no attention mask (as SD3).</summary>

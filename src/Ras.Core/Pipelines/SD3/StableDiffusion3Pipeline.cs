@@ -111,15 +111,23 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
         base.Dispose();
     }
 
-    /// <summary>SD3's settings: T5 length (≤ 512, default 256) and whether T5 runs (skipped on request or when the checkpoint has none).</summary>
+    /// <summary>
+    /// SD3's settings: T5 length (≤ 512, default 256), whether T5 runs (skipped on request or when the checkpoint has none) and
+    /// CLIP skip (≥ 0; its upper bound depends on the CLIP towers and is checked when they run).
+    /// </summary>
     protected override FamilyExtras? ResolveExtras(ImageRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         SD3Extras extras = FamilyExtras.Expect<SD3Extras>(request.Extras, SD3Family.Instance.Name) ?? new SD3Extras();
         int maxSequenceLength = PromptIds.T5Length(extras.MaxSequenceLength, DefaultMaxSequenceLength);
 
+        if (extras.ClipSkip is < 0)
+        {
+            throw new OptionsException("clip-skip", $"must be at least 0, found {extras.ClipSkip}");
+        }
+
         bool useT5 = !extras.SkipT5 && source.HasT5;
-        return new SD3Extras { MaxSequenceLength = useT5 ? maxSequenceLength : null, SkipT5 = !useT5 };
+        return new SD3Extras { MaxSequenceLength = useT5 ? maxSequenceLength : null, SkipT5 = !useT5, ClipSkip = extras.ClipSkip };
     }
 
     /// <summary>Tokenizes prompts and the negative prompt, runs each text encoder in turn (loaded, used, freed) and arranges the CFG batch.</summary>
@@ -148,7 +156,7 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
         (Tensor Tokens, Tensor Pooled) clipL, clipG;
         using (var model = source.LoadClipL(Device))
         {
-            clipL = SD3PromptEncoder.Clip(model, clipLIds);
+            clipL = SD3PromptEncoder.Clip(model, clipLIds, extras.ClipSkip);
         }
 
         NativeHeap.Trim();
@@ -157,7 +165,8 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
         cancellationToken.ThrowIfCancellationRequested();
         using (var model = source.LoadClipG(Device))
         {
-            clipG = SD3PromptEncoder.Clip(model, clipGIds);
+            // diffusers' encode_prompt passes clip_skip to both CLIP towers.
+            clipG = SD3PromptEncoder.Clip(model, clipGIds, extras.ClipSkip);
         }
 
         NativeHeap.Trim();

@@ -89,7 +89,7 @@ public sealed class CLIPTokenizer
         ArgumentNullException.ThrowIfNull(mergesTxtPath);
         ArgumentNullException.ThrowIfNull(tokenizerConfigPath);
         Dictionary<string, int> vocabulary = ClipBpeFiles.ReadVocabulary(vocabJsonPath);
-        List<string> merges = ClipBpeFiles.ReadMerges(mergesTxtPath, vocabulary);
+        List<string> merges = ClipBpeFiles.ReadMerges(mergesTxtPath, vocabulary, vocabJsonPath);
         ClipBpeFiles.RequireFile(tokenizerConfigPath);
         if (specialTokensMapPath is not null)
         {
@@ -117,7 +117,7 @@ public sealed class CLIPTokenizer
 
             throw declared is null
                 ? new ConfigException(vocabJsonPath, null, $"lacks '{content}', CLIPTokenizer's default special token (the config files name none)")
-                : new ConfigException(declared.FilePath, declared.Field, $"'{content}' is neither in {Path.GetFileName(vocabJsonPath)} nor in added_tokens_decoder");
+                : new ConfigException(declared.FilePath, declared.Field, $"'{content}' is neither in {vocabJsonPath} nor in added_tokens_decoder");
         }
 
         int bos = IdOf(config.Special("bos_token"), DefaultBos);

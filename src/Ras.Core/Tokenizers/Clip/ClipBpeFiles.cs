@@ -1,3 +1,4 @@
+using Ras.IO.Configs;
 using System.Text.Json;
 using Ras.Errors;
 
@@ -21,7 +22,7 @@ internal static class ClipBpeFiles
         Dictionary<string, int> vocabulary;
         try
         {
-            vocabulary = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllBytes(path))
+            vocabulary = JsonSerializer.Deserialize<Dictionary<string, int>>(TextFiles.ReadUtf8(path, TextFiles.MaxJsonBytes, problem => new ConfigException(path, null, problem)))
                 ?? throw new ConfigException(path, null, "must hold a JSON object {token: id}");
         }
         catch (JsonException e)
@@ -63,10 +64,11 @@ internal static class ClipBpeFiles
     /// The merges as <c>"left right"</c> in rank order, read as transformers does: the text stripped, split into lines,
     /// line 0 (the <c>#version</c> header) skipped, at most <see cref="MaxMerges"/> lines kept.
     /// </summary>
-    public static List<string> ReadMerges(string path, IReadOnlyDictionary<string, int> vocabulary)
+    public static List<string> ReadMerges(string path, IReadOnlyDictionary<string, int> vocabulary, string vocabularyPath)
     {
         RequireFile(path);
-        string[] lines = File.ReadAllText(path).Trim().Split('\n');
+        byte[] bytes = TextFiles.ReadUtf8(path, TextFiles.MaxJsonBytes, problem => new ConfigException(path, null, problem));
+        string[] lines = System.Text.Encoding.UTF8.GetString(bytes).TrimStart('\uFEFF').Trim().Split('\n');
         var merges = new List<string>(Math.Min(lines.Length, MaxMerges));
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 1; i < lines.Length && i <= MaxMerges; i++)
@@ -82,7 +84,7 @@ internal static class ClipBpeFiles
             {
                 if (!vocabulary.ContainsKey(symbol))
                 {
-                    throw new ConfigException(path, field, $"'{symbol}' is not in the vocabulary");
+                    throw new ConfigException(path, field, $"'{symbol}' is not in the vocabulary {vocabularyPath}");
                 }
             }
 

@@ -62,6 +62,9 @@ public sealed class SentencePieceModel
     /// <summary>Whether unknown characters become UTF-8 byte pieces instead of the unknown piece.</summary>
     public bool ByteFallback => proto.ByteFallback;
 
+    /// <summary>Largest <c>.model</c> file read (T5's is 0.8 MB, Gemma's 4 MB).</summary>
+    public const long MaxFileBytes = 256L << 20;
+
     /// <summary>Reads a <c>.model</c> file.</summary>
     /// <exception cref="ConfigException">The file is missing, malformed, or neither a unigram nor a BPE model (the message names it).</exception>
     public static SentencePieceModel Load(string path)
@@ -70,6 +73,12 @@ public sealed class SentencePieceModel
         if (!File.Exists(path))
         {
             throw new ConfigException(path, null, "file not found");
+        }
+
+        long length = new FileInfo(path).Length;
+        if (length > MaxFileBytes)
+        {
+            throw new ConfigException(path, null, $"is {length} bytes, more than the {MaxFileBytes} a SentencePiece model may have");
         }
 
         return FromBytes(File.ReadAllBytes(path), path);

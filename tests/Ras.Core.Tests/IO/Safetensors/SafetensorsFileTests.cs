@@ -146,6 +146,50 @@ Assert.True(TensorAssert.Same(expected, actual), name);
         Assert.False(File.Exists(path));
     }
 
+    [Fact]
+    public void A_file_truncated_on_disk_after_open_is_an_error_not_a_crash()
+    {
+        string path = Write("a", new float[4096]);
+        using var file = SafetensorsFile.Open(path);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            stream.SetLength(100);
+        }
+
+        var error = Assert.Throws<SafetensorsException>(() => file.Read("a"));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("changed on disk", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fp8_tensors_decode_and_invalid_utf8_or_too_many_dims_are_rejected()
+    {
+        string fp8 = Raw("""{"e4": {"dtype": "F8_E4M3", "shape": [4], "data_offsets": [0, 4]}, "e5": {"dtype": "F8_E5M2", "shape": [], "data_offsets": [4, 5]}}""",
+            [0x38, 0x7E, 0xFF, 0x80, 0xFC]);
+        using (var file = SafetensorsFile.Open(fp8))
+        {
+            Assert.Equal("F8_E4M3", file.Get("e4").StoredDType);
+            Assert.Equal(ScalarType.BFloat16, file.Get("e4").DType);
+            float[] e4 = file.Read("e4", ScalarType.Float32).data<float>().ToArray();
+            Assert.Equal(1f, e4[0]);
+            Assert.Equal(448f, e4[1]);
+            Assert.True(float.IsNaN(e4[2]));
+            Assert.True(float.IsNegative(e4[3]) && e4[3] == 0);
+            Assert.Equal(float.NegativeInfinity, file.Read("e5", ScalarType.Float32).item<float>());
+        }
+
+        byte[] header = Encoding.UTF8.GetBytes("""{"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "__metadata__": {"k": "vX"}}""");
+        header[^4] = 0xFF;
+        string bad = temp.File("utf8.safetensors");
+        byte[] bytes = [.. BitConverter.GetBytes((ulong)header.Length), .. header, 0, 0, 0, 0];
+        File.WriteAllBytes(bad, bytes);
+        Assert.Contains("not valid UTF-8", Assert.Throws<SafetensorsException>(() => SafetensorsFile.Open(bad)).Message, StringComparison.Ordinal);
+
+        string ones = string.Join(", ", Enumerable.Repeat(1, 17));
+        string dims = Raw("{\"a\": {\"dtype\": \"F32\", \"shape\": [" + ones + "], \"data_offsets\": [0, 4]}}", new byte[4]);
+        Assert.Contains("17 dimensions", Assert.Throws<SafetensorsException>(() => SafetensorsFile.Open(dims)).Message, StringComparison.Ordinal);
+    }
+
     private string Write(params object[] namesAndValues)
     {
         string path = temp.File($"t{Guid.NewGuid():N}.safetensors");
