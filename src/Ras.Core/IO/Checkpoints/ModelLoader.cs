@@ -10,8 +10,9 @@ public static class ModelLoader
     private static readonly Lock DefaultDtypeLock = new();
 
     /// <summary>
-    /// Constructs a model with <paramref name="construct"/> and fills it with <paramref name="bind"/> from
-    /// <paramref name="source"/>. With half-precision storage the model is built directly in the stored dtype (never
+    /// Constructs a model with <paramref name="construct"/>, without its random initialisation
+    /// (<see cref="UninitializedModules"/>: <paramref name="bind"/> must fill every state-dict tensor, as the strict
+    /// <see cref="StateDictBinder"/> does), and fills it with <paramref name="bind"/> from <paramref name="source"/>. With half-precision storage the model is built directly in the stored dtype (never
     /// a float32 copy of the blocks), bound by plain byte copies, its resident modules converted to float32, and
     /// <see cref="UpcastOnUse"/> installed
     /// (block parameters then hold no storage outside a block's forward).
@@ -34,7 +35,7 @@ public static class ModelLoader
                 set_default_dtype(dtype);
                 try
                 {
-                    model = construct();
+                    model = UninitializedModules.Construct(construct);
                 }
                 finally
                 {
@@ -44,7 +45,7 @@ public static class ModelLoader
         }
         else
         {
-            model = construct();
+            model = UninitializedModules.Construct(construct);
         }
 
         return Bind(model, m =>

@@ -1,0 +1,152 @@
+using System.Reflection;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ras.IO.Checkpoints;
+
+/// <summary>
+/// Builds a module without running its random initialisation, for a loader that overwrites every weight anyway: the
+/// constructor runs on libtorch's meta device (shapes and dtypes only, no memory, no random draws; initialisers do
+/// nothing there), then every parameter and buffer gets uninitialised CPU storage of the same shape and dtype. For a
+/// full-size model this removes the tens of seconds <c>kaiming_uniform_</c> and friends spend on values that are
+/// discarded (README "Load time").
+/// </summary>
+/// <remarks>
+/// The storage is <c>empty</c>, so the caller must fill every tensor of the state dict, as the strict
+/// <see cref="StateDictBinder"/> does (it refuses a checkpoint that misses any key). Tensors are swapped the way
+/// TorchSharp's own <c>Module.to</c> does it: the field holding the tensor and the module's registration under its
+/// component name; a tensor shared by several modules stays shared.
+/// </remarks>
+public static class UninitializedModules
+{
+    private static readonly Lock DefaultDeviceLock = new();
+
+    private static readonly MethodInfo RegisterParameter = Registration("ConditionallyRegisterParameter");
+
+    private static readonly MethodInfo RegisterBuffer = Registration("ConditionallyRegisterBuffer");
+
+    /// <summary>
+    /// Runs <paramref name="construct"/> on the meta device and gives the result uninitialised CPU storage (see the
+    /// type's remarks: every state-dict tensor must then be filled). Tensors a constructor creates on an explicit
+    /// device other than meta are kept as they are.
+    /// </summary>
+    public static T Construct<T>(Func<T> construct)
+        where T : nn.Module
+    {
+        ArgumentNullException.ThrowIfNull(construct);
+        T model;
+        lock (DefaultDeviceLock)   // libtorch's default device is process-wide: switch it only while building
+        {
+            Device previous = get_default_device();
+            set_default_device(META);
+            try
+            {
+                model = construct();
+            }
+            finally
+            {
+                set_default_device(previous);
+            }
+        }
+
+        try
+        {
+            Materialize(model);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Replaces every meta tensor of <paramref name="model"/> (parameters and buffers) by uninitialised CPU storage.</summary>
+    public static void Materialize(nn.Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var replaced = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        var modules = new HashSet<nn.Module>(ReferenceEqualityComparer.Instance) { model };
+        foreach (var (_, module) in model.named_modules())
+        {
+            modules.Add(module);
+        }
+
+        using var noGrad = no_grad();
+        foreach (nn.Module module in modules)
+        {
+            // Native-backed TorchSharp modules (nn.Embedding) compute with the weight their setter hands to libtorch: set
+            // a public property of the component's name when there is one; then fields (our modules' own view of their
+            // weights); then the registry that state_dict() and parameters() read.
+            foreach (var (name, parameter) in module.named_parameters(recurse: false).ToList())
+            {
+                if (parameter.device_type == DeviceType.META && module.GetType().GetProperty(name, BindingFlags.Instance | BindingFlags.Public) is { CanWrite: true } property
+                    && property.PropertyType.IsAssignableFrom(typeof(Parameter)))
+                {
+                    property.SetValue(module, Replacement(parameter, replaced));
+                }
+            }
+
+            for (Type? type = module.GetType(); type is not null && type != typeof(nn.Module); type = type.BaseType)
+            {
+                foreach (FieldInfo field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+                {
+                    if (field.GetValue(module) is Tensor { device_type: DeviceType.META } tensor)
+                    {
+                        field.SetValue(module, Replacement(tensor, replaced));
+                    }
+                }
+            }
+
+            foreach (var (name, parameter) in module.named_parameters(recurse: false).ToList())
+            {
+                if (parameter.device_type == DeviceType.META)
+                {
+                    Register(RegisterParameter, module, name, Replacement(parameter, replaced));
+                }
+            }
+
+            foreach (var (name, buffer) in module.named_buffers(recurse: false).ToList())
+            {
+                if (buffer.device_type == DeviceType.META)
+                {
+                    Register(RegisterBuffer, module, name, Replacement(buffer, replaced));
+                }
+            }
+        }
+
+        foreach (Tensor meta in replaced.Keys)
+        {
+            meta.Dispose();
+        }
+    }
+
+    // TorchSharp's own re-registration (what Module.to uses): (name, tensor[, optional flags such as persistent]).
+    private static MethodInfo Registration(string name) =>
+        typeof(nn.Module).GetMethods(BindingFlags.Instance | BindingFlags.NonPublic)
+            .Where(m => m.Name == name && m.GetParameters() is [{ ParameterType: var n }, { ParameterType: var t }, ..] rest
+                && n == typeof(string) && t == typeof(Tensor) && rest.Skip(2).All(p => p.HasDefaultValue))
+            .MinBy(m => m.GetParameters().Length)
+        ?? throw new MissingMethodException(nameof(nn.Module), name);
+
+    private static void Register(MethodInfo registration, nn.Module module, string name, Tensor tensor)
+    {
+        object?[] arguments = [name, tensor, .. registration.GetParameters().Skip(2).Select(p => p.DefaultValue)];
+        registration.Invoke(module, arguments);
+    }
+
+    private static Tensor Replacement(Tensor meta, Dictionary<Tensor, Tensor> replaced)
+    {
+        if (replaced.TryGetValue(meta, out Tensor? done))
+        {
+            return done;
+        }
+
+        Tensor storage = empty(meta.shape, meta.dtype, CPU);
+        Tensor result = meta is Parameter parameter ? new Parameter(storage, parameter.requires_grad) : storage;
+        result.DetachFromDisposeScope();
+        replaced[meta] = result;
+        return result;
+    }
+}
