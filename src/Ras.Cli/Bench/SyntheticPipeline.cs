@@ -48,12 +48,22 @@ internal static class SyntheticPipeline
     };
 
     /// <summary>Writes the folder; tokenizers come from the fixtures (the real CLIP vocabulary, a stand-in T5 model).</summary>
-    public static long Write(string family, string folder, string fixtures, bool withT5, ScalarType dtype) =>
-        family.StartsWith("flux-", StringComparison.Ordinal) ? WriteFlux(family == "flux-dev", folder, fixtures, dtype) : WriteSd3(family, folder, fixtures, withT5, dtype);
+    /// <param name="layers">Transformer blocks (FLUX.1: double-stream), or null for the real depth: a shallower full-width
+    /// transformer times loading and per-block costs in less memory.</param>
+    /// <param name="singleLayers">FLUX.1's single-stream blocks, or null for the real depth.</param>
+    public static long Write(string family, string folder, string fixtures, bool withT5, ScalarType dtype, int? layers = null, int? singleLayers = null) =>
+        family.StartsWith("flux-", StringComparison.Ordinal)
+            ? WriteFlux(family == "flux-dev", folder, fixtures, dtype, layers, singleLayers)
+            : WriteSd3(family, folder, fixtures, withT5, dtype, layers);
 
-    private static long WriteSd3(string family, string folder, string fixtures, bool withT5, ScalarType dtype)
+    private static long WriteSd3(string family, string folder, string fixtures, bool withT5, ScalarType dtype, int? layers)
     {
         SD3TransformerConfig transformer = Transformer(family);
+        if (layers is int depth)
+        {
+            transformer = transformer with { NumLayers = depth, DualAttentionLayers = [.. transformer.DualAttentionLayers.Where(l => l < depth)] };
+        }
+
         var index = new Dictionary<string, object>
         {
             ["_class_name"] = "StableDiffusion3Pipeline",
@@ -91,9 +101,10 @@ internal static class SyntheticPipeline
     /// FLUX.1-dev (or schnell): the transformer (19 double + 38 single blocks, hidden 3072; dev with its guidance embedding),
     /// CLIP-L as <c>CLIPTextModel</c> (no projection), T5-XXL, the 16-channel VAE, and the repository's scheduler config.
     /// </summary>
-    private static long WriteFlux(bool dev, string folder, string fixtures, ScalarType dtype)
+    private static long WriteFlux(bool dev, string folder, string fixtures, ScalarType dtype, int? layers, int? singleLayers)
     {
-        var transformer = new FluxTransformerConfig { GuidanceEmbeds = dev };
+        var defaults = new FluxTransformerConfig();
+        var transformer = new FluxTransformerConfig { GuidanceEmbeds = dev, NumLayers = layers ?? defaults.NumLayers, NumSingleLayers = singleLayers ?? defaults.NumSingleLayers };
         var index = new Dictionary<string, object>
         {
             ["_class_name"] = "FluxPipeline",

@@ -68,13 +68,17 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         torch.manual_seed(result.GetValue(seed));
+        long loadStart = Stopwatch.GetTimestamp();
         using DenoisingTransformer transformer = LoadModel(result, device, out string modelName);
+        TimeSpan loadTime = Stopwatch.GetElapsedTime(loadStart);
         var setup = BenchSetup.Create(transformer.PatchSize, transformer.LatentChannels, result.GetValue(height), result.GetValue(width),
             result.GetValue(textTokens) ?? transformer.DefaultTextTokens, result.GetValue(batch) ?? (transformer.GuidanceKind == GuidanceKind.ClassifierFree ? 2 : 1));
         transformer.CheckLatentSize(setup.LatentHeight, setup.LatentWidth, setup.LatentHeight > setup.LatentWidth ? "height" : "width");
         context.Out.WriteLine($"model:   {modelName}: {transformer.Summary}");
         context.Out.WriteLine($"input:   batch {setup.Batch}, {setup.ImageTokens} image tokens ({setup.Height}×{setup.Width} px), {setup.TextTokens} text tokens");
         context.Out.WriteLine($"device:  {ComputeFlags.Describe(device)}");
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"load:    {loadTime.TotalSeconds:0.00} s ({(result.GetValue(model) is null ? "built with random weights" : "built uninitialised, weights read from the checkpoint")})"));
 
         object report = result.GetValue(steps) is int loopSteps
             ? RunLoop(transformer, setup, loopSteps, ras.Apply(result, new RasOptions()), device, context)

@@ -15,9 +15,12 @@ internal sealed class SynthPipelineCommand : ICliCommand
     private readonly Option<bool> noT5 = new("--no-t5") { Description = "SD3: leave out text_encoder_3 / tokenizer_3." };
     private readonly Option<string> dtype = new("--dtype") { Description = "Stored weight dtype: fp16, bf16 or fp32. Default: fp16 (SD3-medium), bf16 for sd3.5-* and flux-* (as published)." };
 
+    private readonly Option<int?> layers = new("--layers") { Description = "Transformer blocks (FLUX.1: double-stream blocks). Default: the real model's. Fewer full-width blocks time loading in less memory." };
+    private readonly Option<int?> singleLayers = new("--single-layers") { Description = "FLUX.1's single-stream blocks. Default: the real model's (38)." };
+
     public Command Build() => new("synth-pipeline", "Bench helper: write a full-size SD3 / SD3.5 / FLUX.1 pipeline folder with all-zero weights (sparse files: seconds, no disk space) to measure memory and time without a download.")
     {
-        family, output, fixtures, noT5, dtype,
+        family, output, fixtures, noT5, dtype, layers, singleLayers,
     };
 
     public Task<int> RunAsync(ParseResult result, CliContext context)
@@ -52,7 +55,20 @@ internal sealed class SynthPipelineCommand : ICliCommand
             throw new OptionsException("no-t5", "FLUX.1 cannot run without T5");
         }
 
-        long bytes = SyntheticPipeline.Write(name, folder, root, !result.GetValue(noT5), stored);
+        foreach ((int? depth, string flag) in new[] { (result.GetValue(layers), "layers"), (result.GetValue(singleLayers), "single-layers") })
+        {
+            if (depth is < 0 || (depth is 0 && flag == "layers"))
+            {
+                throw new OptionsException(flag, $"must be at least {(flag == "layers" ? 1 : 0)}, found {depth}");
+            }
+        }
+
+        if (result.GetValue(singleLayers) is not null && !name.StartsWith("flux-", StringComparison.Ordinal))
+        {
+            throw new OptionsException("single-layers", $"{name} has no single-stream blocks");
+        }
+
+        long bytes = SyntheticPipeline.Write(name, folder, root, !result.GetValue(noT5), stored, result.GetValue(layers), result.GetValue(singleLayers));
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder}: {name}, {bytes / 1e9:0.0} GB of {stored} weights (sparse, zeros)"));
         return Task.FromResult(ExitCodes.Ok);
     }

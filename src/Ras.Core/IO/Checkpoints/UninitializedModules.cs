@@ -1,14 +1,15 @@
 using System.Reflection;
 using TorchSharp;
 using TorchSharp.Modules;
+using Ras.Models.Common;
 using static TorchSharp.torch;
 
 namespace Ras.IO.Checkpoints;
 
 /// <summary>
 /// Builds a module without running its random initialisation, for a loader that overwrites every weight anyway: the
-/// constructor runs on libtorch's meta device (shapes and dtypes only, no memory, no random draws; initialisers do
-/// nothing there), then every parameter and buffer gets uninitialised CPU storage of the same shape and dtype. For a
+/// constructor runs with its weights on libtorch's meta device (<see cref="ModuleConstruction.Device"/>: shapes and dtypes
+/// only, no memory, no random draws; initialisers do nothing there), then every parameter and buffer gets uninitialised CPU storage of the same shape and dtype. For a
 /// full-size model this removes the tens of seconds <c>kaiming_uniform_</c> and friends spend on values that are
 /// discarded (README "Load time").
 /// </summary>
@@ -20,34 +21,23 @@ namespace Ras.IO.Checkpoints;
 /// </remarks>
 public static class UninitializedModules
 {
-    private static readonly Lock DefaultDeviceLock = new();
-
     private static readonly MethodInfo RegisterParameter = Registration("ConditionallyRegisterParameter");
 
     private static readonly MethodInfo RegisterBuffer = Registration("ConditionallyRegisterBuffer");
 
     /// <summary>
-    /// Runs <paramref name="construct"/> on the meta device and gives the result uninitialised CPU storage (see the
-    /// type's remarks: every state-dict tensor must then be filled). Tensors a constructor creates on an explicit
-    /// device other than meta are kept as they are.
+    /// Runs <paramref name="construct"/> with weights on the meta device and gives the result uninitialised CPU storage
+    /// (see the type's remarks: every state-dict tensor must then be filled). Tensors a constructor computes itself (SD3's
+    /// sin-cos <c>pos_embed</c>) are built on the CPU as usual and kept as they are.
     /// </summary>
     public static T Construct<T>(Func<T> construct)
         where T : nn.Module
     {
         ArgumentNullException.ThrowIfNull(construct);
         T model;
-        lock (DefaultDeviceLock)   // libtorch's default device is process-wide: switch it only while building
+        using (ModuleConstruction.On(META))
         {
-            Device previous = get_default_device();
-            set_default_device(META);
-            try
-            {
-                model = construct();
-            }
-            finally
-            {
-                set_default_device(previous);
-            }
+            model = construct();
         }
 
         try

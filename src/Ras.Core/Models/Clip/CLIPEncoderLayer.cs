@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,9 +20,9 @@ internal sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor>
         : base(nameof(CLIPEncoderLayer))
     {
         self_attn = new CLIPAttention(config);
-        layer_norm1 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        layer_norm1 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: ModuleConstruction.Device);
         mlp = new CLIPMLP(config);
-        layer_norm2 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+        layer_norm2 = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 
@@ -48,10 +49,10 @@ internal sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor>
             : base(nameof(CLIPAttention))
         {
             heads = config.NumAttentionHeads;
-            q_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
-            k_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
-            v_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
-            out_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
+            q_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
+            k_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
+            v_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
+            out_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
             RegisterComponents();
         }
 
@@ -80,8 +81,8 @@ internal sealed class CLIPEncoderLayer : nn.Module<Tensor, Tensor>
             : base(nameof(CLIPMLP))
         {
             activation = config.HiddenAct;
-            fc1 = nn.Linear(config.HiddenSize, config.IntermediateSize);
-            fc2 = nn.Linear(config.IntermediateSize, config.HiddenSize);
+            fc1 = nn.Linear(config.HiddenSize, config.IntermediateSize, device: ModuleConstruction.Device);
+            fc2 = nn.Linear(config.IntermediateSize, config.HiddenSize, device: ModuleConstruction.Device);
             RegisterComponents();
         }
 

@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using Ras.IO.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -29,7 +30,7 @@ public sealed class CLIPTextModelWithProjection : nn.Module
     {
         Config = config ?? throw new ArgumentNullException(nameof(config));
         text_model = new CLIPTextTransformer(config);
-        text_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false);
+        text_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, hasBias: false, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 
@@ -86,7 +87,7 @@ public sealed class CLIPTextModelWithProjection : nn.Module
         {
             embeddings = new CLIPTextEmbeddings(config);
             encoder = new CLIPEncoder(config);
-            final_layer_norm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps);
+            final_layer_norm = nn.LayerNorm(config.HiddenSize, config.LayerNormEps, device: ModuleConstruction.Device);
             RegisterComponents();
         }
 
@@ -108,8 +109,8 @@ public sealed class CLIPTextModelWithProjection : nn.Module
         public CLIPTextEmbeddings(CLIPTextConfig config)
             : base(nameof(CLIPTextEmbeddings))
         {
-            token_embedding = nn.Embedding(config.VocabSize, config.HiddenSize);
-            position_embedding = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
+            token_embedding = nn.Embedding(config.VocabSize, config.HiddenSize, device: ModuleConstruction.Device);
+            position_embedding = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize, device: ModuleConstruction.Device);
             RegisterComponents();
         }
 

@@ -15,7 +15,7 @@ internal sealed class AdaLayerNormContinuous : nn.Module
     public AdaLayerNormContinuous(long dim, long conditioningDim)
         : base(nameof(AdaLayerNormContinuous))
     {
-        linear = nn.Linear(conditioningDim, 2 * dim);
+        linear = nn.Linear(conditioningDim, 2 * dim, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

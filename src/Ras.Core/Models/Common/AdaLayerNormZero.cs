@@ -17,7 +17,7 @@ internal sealed class AdaLayerNormZero : nn.Module
     public AdaLayerNormZero(long dim)
         : base(nameof(AdaLayerNormZero))
     {
-        linear = nn.Linear(dim, 6 * dim);
+        linear = nn.Linear(dim, 6 * dim, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

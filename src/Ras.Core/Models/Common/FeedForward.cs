@@ -15,7 +15,7 @@ internal sealed class FeedForward : nn.Module<Tensor, Tensor>
     public FeedForward(long dim, long innerDim)
         : base(nameof(FeedForward))
     {
-        net = nn.ModuleList<nn.Module>(new GeluProjection(dim, innerDim), nn.Identity(), nn.Linear(innerDim, dim));
+        net = nn.ModuleList<nn.Module>(new GeluProjection(dim, innerDim), nn.Identity(), nn.Linear(innerDim, dim, device: ModuleConstruction.Device));
         RegisterComponents();
     }
 
@@ -33,7 +33,7 @@ internal sealed class FeedForward : nn.Module<Tensor, Tensor>
         public GeluProjection(long dimIn, long dimOut)
             : base(nameof(GeluProjection))
         {
-            proj = nn.Linear(dimIn, dimOut);
+            proj = nn.Linear(dimIn, dimOut, device: ModuleConstruction.Device);
             RegisterComponents();
         }
 

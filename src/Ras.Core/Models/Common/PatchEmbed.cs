@@ -25,7 +25,7 @@ internal sealed class PatchEmbed : nn.Module<Tensor, Tensor>
     {
         this.patchSize = patchSize;
         this.maxSize = maxSize;
-        proj = nn.Conv2d(inChannels, dim, (patchSize, patchSize), stride: (patchSize, patchSize));
+        proj = nn.Conv2d(inChannels, dim, (patchSize, patchSize), stride: (patchSize, patchSize), device: ModuleConstruction.Device);
         using Tensor table = SinusoidalEmbedding.PositionTable2D(dim, maxSize, baseSize);
         pos_embed = table.unsqueeze(0).contiguous();
         RegisterComponents();

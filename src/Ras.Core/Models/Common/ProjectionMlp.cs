@@ -15,8 +15,8 @@ internal sealed class ProjectionMlp : nn.Module<Tensor, Tensor>
     public ProjectionMlp(long inFeatures, long hiddenFeatures, long outFeatures)
         : base(nameof(ProjectionMlp))
     {
-        linear_1 = nn.Linear(inFeatures, hiddenFeatures);
-        linear_2 = nn.Linear(hiddenFeatures, outFeatures);
+        linear_1 = nn.Linear(inFeatures, hiddenFeatures, device: ModuleConstruction.Device);
+        linear_2 = nn.Linear(hiddenFeatures, outFeatures, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

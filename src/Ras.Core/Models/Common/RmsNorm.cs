@@ -16,7 +16,7 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public RmsNorm(long dim, double eps = 1e-6)
         : base(nameof(RmsNorm))
     {
-        weight = nn.Parameter(ones(dim));
+        weight = nn.Parameter(ones(dim, device: ModuleConstruction.Device));
         this.eps = eps;
         RegisterComponents();
     }

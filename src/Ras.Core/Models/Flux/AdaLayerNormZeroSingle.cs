@@ -16,7 +16,7 @@ internal sealed class AdaLayerNormZeroSingle : nn.Module
     public AdaLayerNormZeroSingle(long dim)
         : base(nameof(AdaLayerNormZeroSingle))
     {
-        linear = nn.Linear(dim, 3 * dim);
+        linear = nn.Linear(dim, 3 * dim, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

@@ -41,20 +41,20 @@ internal sealed class FluxAttention : nn.Module
         this.heads = heads;
         this.headDim = headDim;
         this.slot = slot;
-        to_q = nn.Linear(dim, dim);
-        to_k = nn.Linear(dim, dim);
-        to_v = nn.Linear(dim, dim);
+        to_q = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+        to_k = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+        to_v = nn.Linear(dim, dim, device: ModuleConstruction.Device);
         norm_q = new RmsNorm(headDim);
         norm_k = new RmsNorm(headDim);
         if (joint)
         {
-            add_q_proj = nn.Linear(dim, dim);
-            add_k_proj = nn.Linear(dim, dim);
-            add_v_proj = nn.Linear(dim, dim);
+            add_q_proj = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+            add_k_proj = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+            add_v_proj = nn.Linear(dim, dim, device: ModuleConstruction.Device);
             norm_added_q = new RmsNorm(headDim);
             norm_added_k = new RmsNorm(headDim);
-            to_out = nn.ModuleList<nn.Module>(nn.Linear(dim, dim), nn.Identity());
-            to_add_out = nn.Linear(dim, dim);
+            to_out = nn.ModuleList<nn.Module>(nn.Linear(dim, dim, device: ModuleConstruction.Device), nn.Identity());
+            to_add_out = nn.Linear(dim, dim, device: ModuleConstruction.Device);
         }
 
         RegisterComponents();

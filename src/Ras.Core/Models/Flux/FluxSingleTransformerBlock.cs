@@ -22,8 +22,8 @@ internal sealed class FluxSingleTransformerBlock : nn.Module
     {
         int dim = config.InnerDim;
         norm = new AdaLayerNormZeroSingle(dim);
-        proj_mlp = nn.Linear(dim, config.MlpHiddenDim);
-        proj_out = nn.Linear(dim + config.MlpHiddenDim, dim);
+        proj_mlp = nn.Linear(dim, config.MlpHiddenDim, device: ModuleConstruction.Device);
+        proj_out = nn.Linear(dim + config.MlpHiddenDim, dim, device: ModuleConstruction.Device);
         attn = new FluxAttention(dim, config.NumAttentionHeads, config.AttentionHeadDim, joint: false, slot);
         RegisterComponents();
     }

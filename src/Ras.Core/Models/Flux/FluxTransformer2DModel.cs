@@ -34,14 +34,14 @@ public sealed class FluxTransformer2DModel : StreamedBlocksModule
         int dim = config.InnerDim;
         pos_embed = new FluxPosEmbed(config.AxesDimsRope);
         time_text_embed = new CombinedTimestepGuidanceTextProjEmbeddings(dim, config.PooledProjectionDim, config.GuidanceEmbeds);
-        context_embedder = nn.Linear(config.JointAttentionDim, dim);
-        x_embedder = nn.Linear(config.InChannels, dim);
+        context_embedder = nn.Linear(config.JointAttentionDim, dim, device: ModuleConstruction.Device);
+        x_embedder = nn.Linear(config.InChannels, dim, device: ModuleConstruction.Device);
         transformer_blocks = nn.ModuleList(Enumerable.Range(0, config.NumLayers)
             .Select(j => new FluxTransformerBlock(j, config)).ToArray());
         single_transformer_blocks = nn.ModuleList(Enumerable.Range(0, config.NumSingleLayers)
             .Select(j => new FluxSingleTransformerBlock(new AttentionSlot(config.NumLayers + j, 0), config)).ToArray());
         norm_out = new AdaLayerNormContinuous(dim, dim);
-        proj_out = nn.Linear(dim, (long)config.PatchSize * config.PatchSize * config.OutChannels);
+        proj_out = nn.Linear(dim, (long)config.PatchSize * config.PatchSize * config.OutChannels, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

@@ -27,10 +27,10 @@ internal sealed class GemmaAttention : nn.Module
         heads = config.NumAttentionHeads;
         keyValueHeads = config.NumKeyValueHeads;
         headDim = config.HeadDim;
-        q_proj = nn.Linear(config.HiddenSize, heads * headDim, hasBias: config.AttentionBias);
-        k_proj = nn.Linear(config.HiddenSize, keyValueHeads * headDim, hasBias: config.AttentionBias);
-        v_proj = nn.Linear(config.HiddenSize, keyValueHeads * headDim, hasBias: config.AttentionBias);
-        o_proj = nn.Linear(heads * headDim, config.HiddenSize, hasBias: config.AttentionBias);
+        q_proj = nn.Linear(config.HiddenSize, heads * headDim, hasBias: config.AttentionBias, device: ModuleConstruction.Device);
+        k_proj = nn.Linear(config.HiddenSize, keyValueHeads * headDim, hasBias: config.AttentionBias, device: ModuleConstruction.Device);
+        v_proj = nn.Linear(config.HiddenSize, keyValueHeads * headDim, hasBias: config.AttentionBias, device: ModuleConstruction.Device);
+        o_proj = nn.Linear(heads * headDim, config.HiddenSize, hasBias: config.AttentionBias, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

@@ -16,9 +16,9 @@ internal sealed class GemmaMlp : nn.Module<Tensor, Tensor>
     public GemmaMlp(GemmaConfig config)
         : base(nameof(GemmaMlp))
     {
-        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false);
-        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: false);
+        gate_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false, device: ModuleConstruction.Device);
+        up_proj = nn.Linear(config.HiddenSize, config.IntermediateSize, hasBias: false, device: ModuleConstruction.Device);
+        down_proj = nn.Linear(config.IntermediateSize, config.HiddenSize, hasBias: false, device: ModuleConstruction.Device);
         activation = config.HiddenActivation;
         RegisterComponents();
     }

@@ -44,7 +44,7 @@ public sealed class GemmaModel : StreamedBlocksModule
         : base(nameof(GemmaModel))
     {
         Config = config ?? throw new ArgumentNullException(nameof(config));
-        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize, device: ModuleConstruction.Device);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new GemmaDecoderLayer(config)).ToArray());
         norm = new GemmaRmsNorm(config.HiddenSize, config.RmsNormEps);
         RegisterComponents();

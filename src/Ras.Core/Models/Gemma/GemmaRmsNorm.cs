@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,7 +17,7 @@ internal sealed class GemmaRmsNorm : nn.Module<Tensor, Tensor>
     public GemmaRmsNorm(long dim, double eps)
         : base(nameof(GemmaRmsNorm))
     {
-        weight = nn.Parameter(zeros(dim));
+        weight = nn.Parameter(zeros(dim, device: ModuleConstruction.Device));
         this.eps = eps;
         RegisterComponents();
     }

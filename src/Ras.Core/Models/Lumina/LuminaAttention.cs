@@ -36,18 +36,18 @@ internal sealed class LuminaAttention : nn.Module
         this.kvHeads = kvHeads;
         headDim = dim / heads;
         int kvDim = kvHeads * headDim;
-        to_q = nn.Linear(dim, dim, hasBias: false);
-        to_k = nn.Linear(keyValueInputDim, kvDim, hasBias: false);
-        to_v = nn.Linear(keyValueInputDim, kvDim, hasBias: false);
+        to_q = nn.Linear(dim, dim, hasBias: false, device: ModuleConstruction.Device);
+        to_k = nn.Linear(keyValueInputDim, kvDim, hasBias: false, device: ModuleConstruction.Device);
+        to_v = nn.Linear(keyValueInputDim, kvDim, hasBias: false, device: ModuleConstruction.Device);
         if (qkNorm)
         {
-            norm_q = nn.LayerNorm(dim, eps: 1e-5);
-            norm_k = nn.LayerNorm(kvDim, eps: 1e-5);
+            norm_q = nn.LayerNorm(dim, eps: 1e-5, device: ModuleConstruction.Device);
+            norm_k = nn.LayerNorm(kvDim, eps: 1e-5, device: ModuleConstruction.Device);
         }
 
         if (outputProjection)
         {
-            to_out = nn.ModuleList<nn.Module>(nn.Linear(dim, dim, hasBias: false), nn.Identity());
+            to_out = nn.ModuleList<nn.Module>(nn.Linear(dim, dim, hasBias: false, device: ModuleConstruction.Device), nn.Identity());
         }
 
         RegisterComponents();

@@ -18,7 +18,7 @@ internal sealed class LuminaCombinedTimestepCaptionEmbedding : nn.Module
         : base(nameof(LuminaCombinedTimestepCaptionEmbedding))
     {
         timestep_embedder = new ProjectionMlp(TimestepChannels, dim, dim);
-        caption_embedder = nn.ModuleList<nn.Module>(nn.LayerNorm(captionDim, eps: 1e-5), nn.Linear(captionDim, dim));
+        caption_embedder = nn.ModuleList<nn.Module>(nn.LayerNorm(captionDim, eps: 1e-5, device: ModuleConstruction.Device), nn.Linear(captionDim, dim, device: ModuleConstruction.Device));
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,9 +17,9 @@ internal sealed class LuminaFeedForward : nn.Module<Tensor, Tensor>
     public LuminaFeedForward(int dim, int innerDim)
         : base(nameof(LuminaFeedForward))
     {
-        linear_1 = nn.Linear(dim, innerDim, hasBias: false);
-        linear_2 = nn.Linear(innerDim, dim, hasBias: false);
-        linear_3 = nn.Linear(dim, innerDim, hasBias: false);
+        linear_1 = nn.Linear(dim, innerDim, hasBias: false, device: ModuleConstruction.Device);
+        linear_2 = nn.Linear(innerDim, dim, hasBias: false, device: ModuleConstruction.Device);
+        linear_3 = nn.Linear(dim, innerDim, hasBias: false, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

@@ -16,8 +16,8 @@ internal sealed class LuminaLayerNormContinuous : nn.Module
     public LuminaLayerNormContinuous(int dim, int conditioningDim, long outDim)
         : base(nameof(LuminaLayerNormContinuous))
     {
-        linear_1 = nn.Linear(conditioningDim, dim);
-        linear_2 = nn.Linear(dim, outDim);
+        linear_1 = nn.Linear(conditioningDim, dim, device: ModuleConstruction.Device);
+        linear_2 = nn.Linear(dim, outDim, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

@@ -30,7 +30,7 @@ public sealed class LuminaNextDiT2DModel : StreamedBlocksModule
         Config = config;
         int dim = config.HiddenSize;
         patch_embedder = new LuminaPatchEmbed(config.PatchSize, config.InChannels, dim);
-        pad_token = nn.Parameter(zeros(dim));
+        pad_token = nn.Parameter(zeros(dim, device: ModuleConstruction.Device));
         time_caption_embed = new LuminaCombinedTimestepCaptionEmbedding(config.ConditioningDim, config.CrossAttentionDim);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumLayers).Select(i => new LuminaNextDiTBlock(i, config)).ToArray());
         norm_out = new LuminaLayerNormContinuous(dim, config.ConditioningDim, (long)config.PatchSize * config.PatchSize * config.OutChannels);

@@ -27,7 +27,7 @@ internal sealed class LuminaNextDiTBlock : nn.Module
     {
         int dim = config.HiddenSize;
         slot = new AttentionSlot(index, 0);
-        gate = nn.Parameter(zeros(config.NumAttentionHeads));
+        gate = nn.Parameter(zeros(config.NumAttentionHeads, device: ModuleConstruction.Device));
         attn1 = new LuminaAttention(dim, dim, config.NumAttentionHeads, config.KvHeads, config.QkNorm, outputProjection: false);
         attn2 = new LuminaAttention(dim, config.CrossAttentionDim, config.NumAttentionHeads, config.KvHeads, config.QkNorm, outputProjection: true);
         feed_forward = new LuminaFeedForward(dim, config.FeedForwardDim);

@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -16,7 +17,7 @@ internal sealed class LuminaPatchEmbed : nn.Module<Tensor, Tensor>
         : base(nameof(LuminaPatchEmbed))
     {
         this.patchSize = patchSize;
-        proj = nn.Linear((long)patchSize * patchSize * inChannels, dim);
+        proj = nn.Linear((long)patchSize * patchSize * inChannels, dim, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

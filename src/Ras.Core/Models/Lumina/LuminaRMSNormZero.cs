@@ -28,7 +28,7 @@ internal sealed class LuminaRMSNormZero : nn.Module
     public LuminaRMSNormZero(int dim, int conditioningDim, double eps)
         : base(nameof(LuminaRMSNormZero))
     {
-        linear = nn.Linear(conditioningDim, 4L * dim);
+        linear = nn.Linear(conditioningDim, 4L * dim, device: ModuleConstruction.Device);
         norm = new RmsNorm(dim, eps);
         RegisterComponents();
     }

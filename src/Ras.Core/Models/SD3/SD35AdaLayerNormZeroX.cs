@@ -19,7 +19,7 @@ internal sealed class SD35AdaLayerNormZeroX : nn.Module
     public SD35AdaLayerNormZeroX(long dim)
         : base(nameof(SD35AdaLayerNormZeroX))
     {
-        linear = nn.Linear(dim, 9 * dim);
+        linear = nn.Linear(dim, 9 * dim, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

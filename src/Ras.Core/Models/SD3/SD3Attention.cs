@@ -42,10 +42,10 @@ internal sealed class SD3Attention : nn.Module
         this.heads = heads;
         this.headDim = headDim;
         this.slot = slot;
-        to_q = nn.Linear(dim, dim);
-        to_k = nn.Linear(dim, dim);
-        to_v = nn.Linear(dim, dim);
-        to_out = nn.ModuleList<nn.Module>(nn.Linear(dim, dim), nn.Identity());
+        to_q = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+        to_k = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+        to_v = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+        to_out = nn.ModuleList<nn.Module>(nn.Linear(dim, dim, device: ModuleConstruction.Device), nn.Identity());
         if (qkNorm == QkNorm.RmsNorm)
         {
             norm_q = new RmsNorm(headDim);
@@ -54,9 +54,9 @@ internal sealed class SD3Attention : nn.Module
 
         if (joint)
         {
-            add_q_proj = nn.Linear(dim, dim);
-            add_k_proj = nn.Linear(dim, dim);
-            add_v_proj = nn.Linear(dim, dim);
+            add_q_proj = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+            add_k_proj = nn.Linear(dim, dim, device: ModuleConstruction.Device);
+            add_v_proj = nn.Linear(dim, dim, device: ModuleConstruction.Device);
             if (qkNorm == QkNorm.RmsNorm)
             {
                 norm_added_q = new RmsNorm(headDim);
@@ -65,7 +65,7 @@ internal sealed class SD3Attention : nn.Module
 
             if (!contextPreOnly)
             {
-                to_add_out = nn.Linear(dim, dim);
+                to_add_out = nn.Linear(dim, dim, device: ModuleConstruction.Device);
             }
         }
 

@@ -32,14 +32,14 @@ public sealed class SD3Transformer2DModel : StreamedBlocksModule
         pos_embed = new PatchEmbed(config.PatchSize, config.InChannels, dim, config.PosEmbedMaxSize,
             baseSize: config.SampleSize / (double)config.PatchSize);
         time_text_embed = new CombinedTimestepTextProjEmbeddings(dim, config.PooledProjectionDim);
-        context_embedder = nn.Linear(config.JointAttentionDim, config.CaptionProjectionDim);
+        context_embedder = nn.Linear(config.JointAttentionDim, config.CaptionProjectionDim, device: ModuleConstruction.Device);
         transformer_blocks = nn.ModuleList(Enumerable.Range(0, config.NumLayers)
             .Select(i => new JointTransformerBlock(i, config,
                 contextPreOnly: i == config.NumLayers - 1,
                 dualAttention: config.DualAttentionLayers.Contains(i)))
             .ToArray());
         norm_out = new AdaLayerNormContinuous(dim, dim);
-        proj_out = nn.Linear(dim, (long)config.PatchSize * config.PatchSize * config.OutChannels);
+        proj_out = nn.Linear(dim, (long)config.PatchSize * config.PatchSize * config.OutChannels, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

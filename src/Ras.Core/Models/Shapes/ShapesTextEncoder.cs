@@ -24,11 +24,11 @@ public sealed class ShapesTextEncoder : nn.Module
         : base(nameof(ShapesTextEncoder))
     {
         Config = config ?? throw new ArgumentNullException(nameof(config));
-        token_embedding = nn.Embedding(config.VocabSize, config.HiddenSize);
-        position_embedding = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
+        token_embedding = nn.Embedding(config.VocabSize, config.HiddenSize, device: ModuleConstruction.Device);
+        position_embedding = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize, device: ModuleConstruction.Device);
         layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new EncoderLayer(config)).ToArray());
-        final_layer_norm = nn.LayerNorm(config.HiddenSize);
-        pooled_projection = nn.Linear(config.HiddenSize, config.ProjectionDim);
+        final_layer_norm = nn.LayerNorm(config.HiddenSize, device: ModuleConstruction.Device);
+        pooled_projection = nn.Linear(config.HiddenSize, config.ProjectionDim, device: ModuleConstruction.Device);
         using (no_grad())
         {
             // Small embeddings, as CLIP initialises them; the default N(0, 1) swamps the first layers.
@@ -87,14 +87,14 @@ public sealed class ShapesTextEncoder : nn.Module
             : base(nameof(EncoderLayer))
         {
             heads = config.NumAttentionHeads;
-            layer_norm1 = nn.LayerNorm(config.HiddenSize);
-            q_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
-            k_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
-            v_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
-            out_proj = nn.Linear(config.HiddenSize, config.HiddenSize);
-            layer_norm2 = nn.LayerNorm(config.HiddenSize);
-            fc1 = nn.Linear(config.HiddenSize, config.IntermediateSize);
-            fc2 = nn.Linear(config.IntermediateSize, config.HiddenSize);
+            layer_norm1 = nn.LayerNorm(config.HiddenSize, device: ModuleConstruction.Device);
+            q_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
+            k_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
+            v_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
+            out_proj = nn.Linear(config.HiddenSize, config.HiddenSize, device: ModuleConstruction.Device);
+            layer_norm2 = nn.LayerNorm(config.HiddenSize, device: ModuleConstruction.Device);
+            fc1 = nn.Linear(config.HiddenSize, config.IntermediateSize, device: ModuleConstruction.Device);
+            fc2 = nn.Linear(config.IntermediateSize, config.HiddenSize, device: ModuleConstruction.Device);
             RegisterComponents();
         }
 

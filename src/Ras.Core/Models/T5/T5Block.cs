@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -70,13 +71,13 @@ internal sealed class T5Block : nn.Module
             buckets = config.RelativeAttentionNumBuckets;
             maxDistance = config.RelativeAttentionMaxDistance;
             int inner = config.NumHeads * config.DKv;
-            q = nn.Linear(config.DModel, inner, hasBias: false);
-            k = nn.Linear(config.DModel, inner, hasBias: false);
-            v = nn.Linear(config.DModel, inner, hasBias: false);
-            o = nn.Linear(inner, config.DModel, hasBias: false);
+            q = nn.Linear(config.DModel, inner, hasBias: false, device: ModuleConstruction.Device);
+            k = nn.Linear(config.DModel, inner, hasBias: false, device: ModuleConstruction.Device);
+            v = nn.Linear(config.DModel, inner, hasBias: false, device: ModuleConstruction.Device);
+            o = nn.Linear(inner, config.DModel, hasBias: false, device: ModuleConstruction.Device);
             if (hasRelativeBias)
             {
-                relative_attention_bias = nn.Embedding(config.RelativeAttentionNumBuckets, config.NumHeads);
+                relative_attention_bias = nn.Embedding(config.RelativeAttentionNumBuckets, config.NumHeads, device: ModuleConstruction.Device);
             }
 
             RegisterComponents();
@@ -152,9 +153,9 @@ internal sealed class T5Block : nn.Module
         public T5DenseGatedActDense(T5Config config)
             : base(nameof(T5DenseGatedActDense))
         {
-            wi_0 = nn.Linear(config.DModel, config.DFf, hasBias: false);
-            wi_1 = nn.Linear(config.DModel, config.DFf, hasBias: false);
-            wo = nn.Linear(config.DFf, config.DModel, hasBias: false);
+            wi_0 = nn.Linear(config.DModel, config.DFf, hasBias: false, device: ModuleConstruction.Device);
+            wi_1 = nn.Linear(config.DModel, config.DFf, hasBias: false, device: ModuleConstruction.Device);
+            wo = nn.Linear(config.DFf, config.DModel, hasBias: false, device: ModuleConstruction.Device);
             RegisterComponents();
         }
 

@@ -28,7 +28,7 @@ public sealed class T5EncoderModel : StreamedBlocksModule
         : base(nameof(T5EncoderModel))
     {
         Config = config ?? throw new ArgumentNullException(nameof(config));
-        shared = nn.Embedding(config.VocabSize, config.DModel);
+        shared = nn.Embedding(config.VocabSize, config.DModel, device: ModuleConstruction.Device);
         encoder = new T5Stack(config);
         RegisterComponents();
     }

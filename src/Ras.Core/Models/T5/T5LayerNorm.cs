@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,7 +17,7 @@ internal sealed class T5LayerNorm : nn.Module<Tensor, Tensor>
     public T5LayerNorm(long dim, double eps)
         : base(nameof(T5LayerNorm))
     {
-        weight = nn.Parameter(ones(dim));
+        weight = nn.Parameter(ones(dim, device: ModuleConstruction.Device));
         this.eps = eps;
         RegisterComponents();
     }

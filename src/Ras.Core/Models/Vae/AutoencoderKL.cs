@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using Ras.IO.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -49,12 +50,12 @@ public sealed class AutoencoderKL : nn.Module
         decoder = new VaeDecoder(config);
         if (config.UseQuantConv)
         {
-            quant_conv = nn.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, 1);
+            quant_conv = nn.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, 1, device: ModuleConstruction.Device);
         }
 
         if (config.UsePostQuantConv)
         {
-            post_quant_conv = nn.Conv2d(config.LatentChannels, config.LatentChannels, 1);
+            post_quant_conv = nn.Conv2d(config.LatentChannels, config.LatentChannels, 1, device: ModuleConstruction.Device);
         }
 
         RegisterComponents();
@@ -136,12 +137,12 @@ internal sealed class VaeEncoder : nn.Module<Tensor, Tensor>
         : base(nameof(VaeEncoder))
     {
         var channels = config.BlockOutChannels;
-        conv_in = nn.Conv2d(config.InChannels, channels[0], 3, padding: 1);
+        conv_in = nn.Conv2d(config.InChannels, channels[0], 3, padding: 1, device: ModuleConstruction.Device);
         down_blocks = nn.ModuleList(Enumerable.Range(0, channels.Count).Select(i => new DownEncoderBlock2D(
             i == 0 ? channels[0] : channels[i - 1], channels[i], config.LayersPerBlock, config.NormNumGroups, downsample: i < channels.Count - 1)).ToArray());
         mid_block = new UNetMidBlock2D(channels[^1], config.NormNumGroups, config.MidBlockAddAttention);
         conv_norm_out = VaeNorm.Create(config.NormNumGroups, channels[^1]);
-        conv_out = nn.Conv2d(channels[^1], 2 * config.LatentChannels, 3, padding: 1);
+        conv_out = nn.Conv2d(channels[^1], 2 * config.LatentChannels, 3, padding: 1, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 
@@ -175,12 +176,12 @@ internal sealed class VaeDecoder : nn.Module<Tensor, Tensor>
         : base(nameof(VaeDecoder))
     {
         var reversed = config.BlockOutChannels.Reverse().ToArray();
-        conv_in = nn.Conv2d(config.LatentChannels, reversed[0], 3, padding: 1);
+        conv_in = nn.Conv2d(config.LatentChannels, reversed[0], 3, padding: 1, device: ModuleConstruction.Device);
         mid_block = new UNetMidBlock2D(reversed[0], config.NormNumGroups, config.MidBlockAddAttention);
         up_blocks = nn.ModuleList(Enumerable.Range(0, reversed.Length).Select(i => new UpDecoderBlock2D(
             i == 0 ? reversed[0] : reversed[i - 1], reversed[i], config.LayersPerBlock + 1, config.NormNumGroups, upsample: i < reversed.Length - 1)).ToArray());
         conv_norm_out = VaeNorm.Create(config.NormNumGroups, reversed[^1]);
-        conv_out = nn.Conv2d(reversed[^1], config.OutChannels, 3, padding: 1);
+        conv_out = nn.Conv2d(reversed[^1], config.OutChannels, 3, padding: 1, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 

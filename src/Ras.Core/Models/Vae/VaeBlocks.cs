@@ -1,3 +1,4 @@
+using Ras.Models.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ internal static class VaeNorm
 {
     public static GroupNorm Create(int groups, int channels)
     {
-        var norm = nn.GroupNorm(groups, channels, eps: 1e-6);
+        var norm = nn.GroupNorm(groups, channels, eps: 1e-6, device: ModuleConstruction.Device);
 
         // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised; PyTorch starts them at 1 and 0.
         using var noGrad = no_grad();
@@ -35,12 +36,12 @@ internal sealed class ResnetBlock2D : nn.Module<Tensor, Tensor>
         : base(nameof(ResnetBlock2D))
     {
         norm1 = VaeNorm.Create(groups, inChannels);
-        conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1);
+        conv1 = nn.Conv2d(inChannels, outChannels, 3, padding: 1, device: ModuleConstruction.Device);
         norm2 = VaeNorm.Create(groups, outChannels);
-        conv2 = nn.Conv2d(outChannels, outChannels, 3, padding: 1);
+        conv2 = nn.Conv2d(outChannels, outChannels, 3, padding: 1, device: ModuleConstruction.Device);
         if (inChannels != outChannels)
         {
-            conv_shortcut = nn.Conv2d(inChannels, outChannels, 1);
+            conv_shortcut = nn.Conv2d(inChannels, outChannels, 1, device: ModuleConstruction.Device);
         }
 
         RegisterComponents();
@@ -83,7 +84,7 @@ internal sealed class Downsample2D : nn.Module<Tensor, Tensor>
     public Downsample2D(int channels)
         : base(nameof(Downsample2D))
     {
-        conv = nn.Conv2d(channels, channels, 3, stride: 2, padding: 0L);
+        conv = nn.Conv2d(channels, channels, 3, stride: 2, padding: 0L, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 
@@ -102,7 +103,7 @@ internal sealed class Upsample2D : nn.Module<Tensor, Tensor>
     public Upsample2D(int channels)
         : base(nameof(Upsample2D))
     {
-        conv = nn.Conv2d(channels, channels, 3, padding: 1);
+        conv = nn.Conv2d(channels, channels, 3, padding: 1, device: ModuleConstruction.Device);
         RegisterComponents();
     }
 
@@ -129,10 +130,10 @@ internal sealed class VaeAttention : nn.Module<Tensor, Tensor>
         : base(nameof(VaeAttention))
     {
         group_norm = VaeNorm.Create(groups, channels);
-        to_q = nn.Linear(channels, channels);
-        to_k = nn.Linear(channels, channels);
-        to_v = nn.Linear(channels, channels);
-        to_out = nn.ModuleList<nn.Module>(nn.Linear(channels, channels), nn.Identity());
+        to_q = nn.Linear(channels, channels, device: ModuleConstruction.Device);
+        to_k = nn.Linear(channels, channels, device: ModuleConstruction.Device);
+        to_v = nn.Linear(channels, channels, device: ModuleConstruction.Device);
+        to_out = nn.ModuleList<nn.Module>(nn.Linear(channels, channels, device: ModuleConstruction.Device), nn.Identity());
         RegisterComponents();
     }
 
