@@ -103,30 +103,35 @@ public sealed class MappedTensorSource : ITensorSource
             return;
         }
 
+        // Parts of fused tensors are read as row ranges, so a source that addresses rows (GGUF) never decodes the rest.
         using var noGrad = no_grad();
-        using Tensor whole = empty(source.ShapeOf(m.SourceKey), source.DTypeOf(m.SourceKey));
-        source.CopyInto(m.SourceKey, whole);
         if (m.Chunk is int index)
         {
-            long rows = whole.shape[0] / m.Chunks;
-            using Tensor part = whole.narrow(0, index * rows, rows);
-            destination.copy_(part);
+            source.CopyRowsInto(m.SourceKey, index * destination.shape[0], destination);
             return;
         }
 
         if (m.RowStart is long start)
         {
-            using Tensor part = whole.narrow(0, start, m.RowCount);
-            destination.copy_(part);
+            source.CopyRowsInto(m.SourceKey, start, destination);
             return;
         }
 
-        long half = whole.shape[0] / 2;
-        using Tensor first = whole.narrow(0, 0, half);
-        using Tensor second = whole.narrow(0, half, half);
-        using Tensor swapped = cat([second, first], 0);
-        destination.copy_(swapped);
+        long half = destination.shape[0] / 2;
+        using (Tensor first = destination.narrow(0, 0, half))
+        {
+            source.CopyRowsInto(m.SourceKey, half, first);
+        }
+
+        using Tensor second = destination.narrow(0, half, half);
+        source.CopyRowsInto(m.SourceKey, 0, second);
     }
+
+    /// <inheritdoc />
+    public string? FormatOf(string key) => source.FormatOf(Mapping(key).SourceKey);
+
+    /// <inheritdoc />
+    public IDisposable? Retain() => source.Retain();
 
     /// <summary>A view of every key of <paramref name="source"/> that starts with <paramref name="prefix"/>, with the prefix removed.</summary>
     public static MappedTensorSource WithoutPrefix(ITensorSource source, string prefix)

@@ -24,6 +24,11 @@ public static class ModelLoader
         ArgumentNullException.ThrowIfNull(construct);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(bind);
+        if (KeepsPacked(source, storage) && source.Retain() is IDisposable lease)
+        {
+            return LoadReadOnUse(construct, source, lease, device, bind);
+        }
+
         ScalarType? half = ChooseHalfStorage(source, storage);
         T model;
         if (half is ScalarType dtype)
@@ -64,6 +69,53 @@ public static class ModelLoader
     }
 
     /// <summary>
+    /// Quantized / fp8 storage: the model is built in float32 without storage for its blocks' weights; binding checks every
+    /// key and fills the resident modules, and the blocks read their weights from <paramref name="source"/> (kept mapped by
+    /// <paramref name="lease"/>) at each use, dequantized into the scratch <see cref="UpcastOnUse"/> owns.
+    /// </summary>
+    private static T LoadReadOnUse<T>(Func<T> construct, ITensorSource source, IDisposable lease, Device? device, Action<T, ITensorSource> bind)
+        where T : nn.Module, IStreamedBlocks
+    {
+        T model;
+        try
+        {
+            model = UninitializedModules.Construct(construct);
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+
+        // Block parameters get uninitialised storage that is never written (so never resident) and is dropped below.
+        var blockParameters = model.Blocks.SelectMany(b => b.parameters()).Select(p => p.Handle).ToHashSet();
+        var deferred = new DeferredTensorSource(source, destination => blockParameters.Contains(destination.Handle));
+        bool installed = false;
+        try
+        {
+            return Bind(model, m =>
+            {
+                bind(m, deferred);
+                UpcastOnUse.InstallReadOnUse(m, parameter =>
+                {
+                    string key = deferred.Deferred.TryGetValue(parameter.Handle, out string? k)
+                        ? k
+                        : throw new InvalidOperationException($"{source.Source}: a block parameter was not bound through the loader's source");
+                    return target => source.CopyInto(key, target);
+                }, lease);
+                installed = true;
+            }, device);
+        }
+        finally
+        {
+            if (!installed)
+            {
+                lease.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
     /// Fills a freshly built float32 <paramref name="model"/> with <paramref name="bind"/>, puts it in eval mode and
     /// moves it to <paramref name="device"/>; the model is disposed if any of that fails.
     /// </summary>
@@ -83,6 +135,37 @@ public static class ModelLoader
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// True when the blocks' weights should stay packed in the checkpoint and be dequantized at use: the largest tensor is
+    /// quantized (GGUF <c>Q*</c>) or fp8, and the storage is <see cref="WeightStorage.Stored"/>, or
+    /// <see cref="WeightStorage.Auto"/> with a float32 copy over half the machine's memory.
+    /// </summary>
+    public static bool KeepsPacked(ITensorSource source, WeightStorage storage)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (storage == WeightStorage.FullPrecision)
+        {
+            return false;
+        }
+
+        long elements = 0;
+        long largest = -1;
+        string? dominant = null;
+        foreach (string key in source.Keys)
+        {
+            long count = source.ShapeOf(key).Aggregate(1L, (a, b) => a * b);
+            elements += count;
+            if (count > largest)
+            {
+                largest = count;
+                dominant = source.FormatOf(key);
+            }
+        }
+
+        bool packed = dominant is not null && (dominant.StartsWith('Q') || dominant.StartsWith("F8_", StringComparison.Ordinal));
+        return packed && (storage == WeightStorage.Stored || elements * 4 > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
     }
 
     /// <summary>The half dtype to keep, or null for float32 (see <see cref="WeightStorage"/>).</summary>

@@ -64,4 +64,10 @@ public sealed class SupplementedTensorSource : ITensorSource
         using var noGrad = no_grad();
         s.Fill(destination);
     }
+
+    /// <inheritdoc />
+    public string? FormatOf(string key) => supplied.ContainsKey(key) ? null : source.FormatOf(key);
+
+    /// <inheritdoc />
+    public IDisposable? Retain() => source.Retain();
 }

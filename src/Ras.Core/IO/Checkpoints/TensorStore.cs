@@ -18,6 +18,8 @@ public sealed class TensorStore : ITensorSource, IDisposable
     private readonly List<CheckpointFile> files;
     private readonly Dictionary<string, CheckpointFile> owners;
     private readonly ScaledWeights? scales;
+    private int references = 1;   // the store itself, plus one per lease (Retain)
+    private int disposed;
 
     private TensorStore(string source, List<CheckpointFile> files, Dictionary<string, CheckpointFile> owners, ScaledWeights? scales = null)
     {
@@ -103,6 +105,37 @@ public sealed class TensorStore : ITensorSource, IDisposable
         destination.copy_(weight);
     }
 
+    /// <inheritdoc />
+    /// <remarks>GGUF tensors (scaled ones aside) are read row by row; other files through the whole tensor.</remarks>
+    public void CopyRowsInto(string key, long start, Tensor destination)
+    {
+        if (scales?.ScaleOf.ContainsKey(key) != true && Visible(key) is GgufCheckpointFile gguf)
+        {
+            gguf.File.CopyRowsInto(key, start, destination);
+            return;
+        }
+
+        TensorRows.CopyViaWhole(this, key, start, destination);
+    }
+
+    /// <inheritdoc />
+    public string? FormatOf(string key) => Visible(key).Describe(key).Format;
+
+    /// <inheritdoc />
+    /// <remarks>The files are closed when the store and every lease are disposed.</remarks>
+    public IDisposable? Retain()
+    {
+        int current;
+        do
+        {
+            current = Volatile.Read(ref references);
+            ObjectDisposedException.ThrowIf(current == 0, this);
+        }
+        while (Interlocked.CompareExchange(ref references, current + 1, current) != current);
+
+        return new Lease(this);
+    }
+
     /// <summary>
     /// Opens one safetensors or GGUF file (GGUF when it starts with the <c>GGUF</c> magic or is named <c>*.gguf</c>). With
     /// <paramref name="applyScales"/> (what model loaders use), a weight <c>X.weight</c> with a sibling <c>X.scale_weight</c>
@@ -181,7 +214,22 @@ public sealed class TensorStore : ITensorSource, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => files.ForEach(f => f.Dispose());
+    /// <remarks>Files stay open while a lease from <see cref="Retain"/> is held.</remarks>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref disposed, 1) == 0)
+        {
+            Release();
+        }
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref references) == 0)
+        {
+            files.ForEach(f => f.Dispose());
+        }
+    }
 
     private CheckpointFile Owner(string key) =>
         owners.TryGetValue(key, out CheckpointFile? file)
@@ -223,6 +271,19 @@ public sealed class TensorStore : ITensorSource, IDisposable
         catch (JsonException e)
         {
             throw new ConfigException(indexPath, null, $"not valid JSON ({e.Message})", e);
+        }
+    }
+
+    private sealed class Lease(TensorStore store) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                store.Release();
+            }
         }
     }
 }

@@ -167,6 +167,50 @@ public sealed unsafe class GgufFile : IDisposable
     }
 
     /// <summary>
+    /// Dequantizes rows <paramref name="start"/> … <paramref name="start"/> + <c>destination.shape[0]</c> − 1 (along dim 0)
+    /// of <paramref name="name"/> into <paramref name="destination"/> (the other dims as stored; any float dtype and device).
+    /// Rows are whole quantization blocks, so only their bytes are read: a fused projection's part costs its own size.
+    /// </summary>
+    /// <exception cref="GgufException">As <see cref="CopyInto"/>, or rows outside the tensor.</exception>
+    public void CopyRowsInto(string name, long start, Tensor destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        GgufTensorInfo info = Get(name);
+        string subject = GgufException.Tensor(name);
+        long rows = destination.shape.Length == 0 ? 0 : destination.shape[0];
+        if (info.Shape.Length == 0 || destination.shape.Length != info.Shape.Length || !info.Shape.Skip(1).SequenceEqual(destination.shape.Skip(1))
+            || start < 0 || rows < 0 || start + rows > info.Shape[0])
+        {
+            throw new GgufException(FilePath, subject, $"has shape {info.ShapeText}: rows {start}..{start + rows} of shape [{string.Join(", ", destination.shape)}] are not in it");
+        }
+
+        if (!GgufTensorTypes.IsSupported(info.Type) || !destination.is_floating_point())
+        {
+            CopyInto(name, destination);   // the same checks and messages
+            return;
+        }
+
+        long rowElements = info.Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+        long first = start * rowElements;
+        GgufTensorType type = info.Type;
+        long blockElements = GgufTensorTypes.BlockElements(type);
+        long blockBytes = GgufTensorTypes.BlockBytes(type);
+        file.EnsureUnchanged($"reading tensor '{name}'");
+        byte* data = file.Pointer + DataOffset + info.Offset + first / blockElements * blockBytes;
+        using (no_grad())
+        {
+            DecodedCopy.Into(destination, rows * rowElements, blockElements, (offset, count, target) =>
+            {
+                byte* source = data + offset / blockElements * blockBytes;
+                GgufDequantizer.Dequantize(type, source, target, count);
+                DecodedCopy.Release(source, count / blockElements * blockBytes);
+            });
+        }
+
+        file.EnsureUnchanged($"reading tensor '{name}'");
+    }
+
+    /// <summary>
     /// Dequantizes <paramref name="elements"/> values of <paramref name="name"/> from flat element <paramref name="first"/>
     /// (both multiples of the type's block size) to float32 at <paramref name="destination"/>: for callers that work a row
     /// block at a time.

@@ -27,27 +27,35 @@ public interface IStreamedBlocks
 }
 
 /// <summary>
-/// Keeps block weights in their stored half precision (fp16 / bf16) beside the model and gives each block float32
-/// weights only for the length of its forward: the block's parameters are float32 tensors with no storage
-/// outside <see cref="Use"/>, which points them (<c>set_</c>) at a float32 copy of the stored weights and empties
-/// them again afterwards. The conversion is exact, so results equal a float32 model with the same (rounded)
-/// weights, while only one block's float32 copy exists at a time. Parameters are swapped in place, never replaced,
-/// so no module bookkeeping (or tensor left to the finalizer) is involved.
+/// Keeps block weights in their stored form and gives each block float32 weights only for the length of its forward. The
+/// stored form is either half precision (fp16 / bf16) held beside the model, or the checkpoint itself: packed quantized
+/// (GGUF) or fp8 bytes read from the memory-mapped file, dequantized at use (<c>ModelLoader</c> wires that up). The
+/// block's parameters are float32 tensors with no storage outside <see cref="Use"/>, which points them (<c>set_</c>) at
+/// float32 values written into one reusable scratch arena, and empties them again afterwards. The conversions are exact,
+/// so results equal a float32 model with the same (rounded or dequantized) weights, while only one block's float32 copy
+/// exists at a time. Parameters are swapped in place, never replaced, so no module bookkeeping (or tensor left to the
+/// finalizer) is involved.
 /// </summary>
 public sealed class UpcastOnUse : IBlockWeights, IDisposable
 {
-    private readonly Dictionary<nn.Module, List<(Tensor Parameter, Tensor Stored)>> blocks = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<nn.Module, List<Entry>> blocks = new(ReferenceEqualityComparer.Instance);
+    private readonly IDisposable? owner;
+    private BlockScratch? scratch;
 
-    private UpcastOnUse(ScalarType storage)
+    private UpcastOnUse(ScalarType? storage, IDisposable? owner)
     {
         Storage = storage;
+        this.owner = owner;
     }
 
-    /// <summary>The dtype the block weights are kept in.</summary>
-    public ScalarType Storage { get; }
+    /// <summary>The dtype the block weights are kept in memory in, or null when they are read from the checkpoint at use.</summary>
+    public ScalarType? Storage { get; }
 
-    /// <summary>Bytes of stored block weights.</summary>
-    public long StoredBytes => blocks.Values.SelectMany(l => l).Sum(e => e.Stored.NumberOfElements * e.Stored.ElementSize);
+    /// <summary>Bytes of stored block weights held in memory (0 when they are read from the checkpoint at use).</summary>
+    public long StoredBytes => blocks.Values.SelectMany(l => l).Sum(e => e.Stored is null ? 0 : e.Stored.NumberOfElements * e.Stored.ElementSize);
+
+    /// <summary>Bytes of the float32 scratch arena (the largest block, once a block has run).</summary>
+    public long ScratchBytes => scratch?.Bytes ?? 0;
 
     /// <summary>
     /// Moves the weights of <paramref name="model"/>'s blocks (currently in <paramref name="storage"/>) aside and
@@ -56,7 +64,7 @@ public sealed class UpcastOnUse : IBlockWeights, IDisposable
     public static UpcastOnUse Install(IStreamedBlocks model, ScalarType storage)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var weights = new UpcastOnUse(storage);
+        var weights = new UpcastOnUse(storage, null);
         using var noGrad = no_grad();
         foreach (nn.Module block in model.Blocks)
         {
@@ -70,11 +78,46 @@ public sealed class UpcastOnUse : IBlockWeights, IDisposable
             }
 
             block.to(ScalarType.Float32);                                          // empty tensors: nothing is converted
-            var entries = new List<(Tensor, Tensor)>();
+            var entries = new List<Entry>();
             foreach (var (name, parameter) in block.named_parameters())
             {
                 parameter.DetachFromDisposeScope();
-                entries.Add((parameter, stored[name]));
+                Tensor kept = stored[name];
+                entries.Add(new Entry(parameter, kept.shape, kept, target => target.copy_(kept)));   // exact upcast
+            }
+
+            weights.blocks[block] = entries;
+        }
+
+        model.BlockWeights = weights;
+        return weights;
+    }
+
+    /// <summary>
+    /// Leaves the weights of <paramref name="model"/>'s float32 blocks where <paramref name="read"/> finds them (e.g. a
+    /// quantized checkpoint): every block parameter is emptied and, at use, filled by <c>read(parameter, float32 target)</c>.
+    /// <paramref name="owner"/> (e.g. the lease that keeps the file mapped) is disposed with this object. Installs itself as
+    /// the model's <see cref="IStreamedBlocks.BlockWeights"/>.
+    /// </summary>
+    public static UpcastOnUse InstallReadOnUse(IStreamedBlocks model, Func<Tensor, Action<Tensor>> read, IDisposable? owner)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(read);
+        var weights = new UpcastOnUse(null, owner);
+        using var noGrad = no_grad();
+        foreach (nn.Module block in model.Blocks)
+        {
+            var entries = new List<Entry>();
+            foreach (var (_, parameter) in block.named_parameters())
+            {
+                Action<Tensor> fill = read(parameter);                              // resolved before the parameter is emptied
+                long[] shape = parameter.shape;
+                using (Tensor empty = zeros(0, ScalarType.Float32, parameter.device))
+                {
+                    parameter.set_(empty);
+                }
+
+                entries.Add(new Entry(parameter, shape, null, fill));
             }
 
             weights.blocks[block] = entries;
@@ -88,38 +131,65 @@ public sealed class UpcastOnUse : IBlockWeights, IDisposable
     public IDisposable Use(nn.Module block)
     {
         ArgumentNullException.ThrowIfNull(block);
-        List<(Tensor Parameter, Tensor Stored)> entries = blocks[block];
+        List<Entry> entries = blocks[block];
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        foreach (var (parameter, stored) in entries)
+        scratch ??= new BlockScratch();
+        BlockScratch.Lease targets = scratch.Rent([.. entries.Select(e => e.Shape)]);
+        var release = new Release(entries, targets);
+        try
         {
-            parameter.set_(stored.to_type(ScalarType.Float32));
+            for (int i = 0; i < entries.Count; i++)
+            {
+                entries[i].Fill(targets.Tensors[i]);
+                entries[i].Parameter.set_(targets.Tensors[i]);
+            }
+        }
+        catch
+        {
+            release.Dispose();
+            throw;
         }
 
-        return new Release(entries);
+        return release;
     }
 
-    /// <summary>Frees the stored weights (the owning model calls this from its own disposal).</summary>
+    /// <summary>Frees the stored weights and the scratch, and releases the owner (the owning model calls this from its own disposal).</summary>
     public void Dispose()
     {
-        foreach (var (_, stored) in blocks.Values.SelectMany(l => l))
+        foreach (Entry entry in blocks.Values.SelectMany(l => l))
         {
-            stored.Dispose();
+            entry.Stored?.Dispose();
         }
 
         blocks.Clear();
+        scratch?.Dispose();
+        scratch = null;
+        owner?.Dispose();
     }
 
-    private sealed class Release(List<(Tensor Parameter, Tensor Stored)> entries) : IDisposable
+    private sealed record Entry(Tensor Parameter, long[] Shape, Tensor? Stored, Action<Tensor> Fill);
+
+    private sealed class Release(List<Entry> entries, BlockScratch.Lease targets) : IDisposable
     {
+        private bool done;
+
         public void Dispose()
         {
+            if (done)
+            {
+                return;
+            }
+
+            done = true;
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            foreach (var (parameter, _) in entries)
+            foreach (Entry entry in entries)
             {
-                parameter.set_(zeros(0, ScalarType.Float32, parameter.device));
+                entry.Parameter.set_(zeros(0, ScalarType.Float32, entry.Parameter.device));
             }
+
+            targets.Dispose();
         }
     }
 }
