@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Ras.Errors;
+using Ras.IO.Gguf;
 using Ras.Models.Clip;
 using Ras.Models.Flux;
 using Ras.Models.SD3;
@@ -51,12 +52,18 @@ internal static class SyntheticPipeline
     /// <param name="layers">Transformer blocks (FLUX.1: double-stream), or null for the real depth: a shallower full-width
     /// transformer times loading and per-block costs in less memory.</param>
     /// <param name="singleLayers">FLUX.1's single-stream blocks, or null for the real depth.</param>
-    public static long Write(string family, string folder, string fixtures, bool withT5, ScalarType dtype, int? layers = null, int? singleLayers = null) =>
-        family.StartsWith("flux-", StringComparison.Ordinal)
-            ? WriteFlux(family == "flux-dev", folder, fixtures, dtype, layers, singleLayers)
-            : WriteSd3(family, folder, fixtures, withT5, dtype, layers);
+    /// <param name="packed">The transformer's packed form instead of <paramref name="dtype"/>: <c>q8_0</c>, <c>q4_k</c> (GGUF,
+    /// <c>diffusion_pytorch_model.gguf</c>) or <c>fp8</c> (F8_E4M3 safetensors), or null.</param>
+    public static long Write(string family, string folder, string fixtures, bool withT5, ScalarType dtype, int? layers = null, int? singleLayers = null, string? packed = null)
+        => family.StartsWith("flux-", StringComparison.Ordinal)
+            ? WriteFlux(family == "flux-dev", folder, fixtures, dtype, layers, singleLayers, packed)
+            : WriteSd3(family, folder, fixtures, withT5, dtype, layers, packed);
 
-    private static long WriteSd3(string family, string folder, string fixtures, bool withT5, ScalarType dtype, int? layers)
+    /// <summary>The packed forms <see cref="Write"/> takes for the transformer.</summary>
+    public static readonly string[] PackedForms = ["q8_0", "q4_k", "fp8"];
+
+
+    private static long WriteSd3(string family, string folder, string fixtures, bool withT5, ScalarType dtype, int? layers, string? packed)
     {
         SD3TransformerConfig transformer = Transformer(family);
         if (layers is int depth)
@@ -81,7 +88,7 @@ internal static class SyntheticPipeline
         WriteJson(Path.Combine(folder, "model_index.json"), index);
         WriteJson(Path.Combine(folder, "scheduler", "scheduler_config.json"), new Dictionary<string, object> { ["_class_name"] = "FlowMatchEulerDiscreteScheduler", ["num_train_timesteps"] = 1000, ["shift"] = 3.0 });
         long bytes = 0;
-        bytes += Component(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => new SD3Transformer2DModel(transformer), dtype);
+        bytes += Component(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => new SD3Transformer2DModel(transformer), dtype, packed: packed);
         bytes += Vae(folder, 1.5305, 0.0609, dtype);
         bytes += Component(folder, "text_encoder", ClipJson(768, 3072, 12, 12, 768, "quick_gelu"), "model.safetensors",
             () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json"))), dtype);
@@ -101,7 +108,7 @@ internal static class SyntheticPipeline
     /// FLUX.1-dev (or schnell): the transformer (19 double + 38 single blocks, hidden 3072; dev with its guidance embedding),
     /// CLIP-L as <c>CLIPTextModel</c> (no projection), T5-XXL, the 16-channel VAE, and the repository's scheduler config.
     /// </summary>
-    private static long WriteFlux(bool dev, string folder, string fixtures, ScalarType dtype, int? layers, int? singleLayers)
+    private static long WriteFlux(bool dev, string folder, string fixtures, ScalarType dtype, int? layers, int? singleLayers, string? packed)
     {
         var defaults = new FluxTransformerConfig();
         var transformer = new FluxTransformerConfig { GuidanceEmbeds = dev, NumLayers = layers ?? defaults.NumLayers, NumSingleLayers = singleLayers ?? defaults.NumSingleLayers };
@@ -117,7 +124,7 @@ internal static class SyntheticPipeline
         FlowMatchEulerDiscreteSchedulerConfig scheduler = FluxSchedule.StandardConfig(dev);
         File.WriteAllText(Path.Combine(Directory.CreateDirectory(Path.Combine(folder, "scheduler")).FullName, "scheduler_config.json"), scheduler.ToJson());
         long bytes = 0;
-        bytes += Component(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => new FluxTransformer2DModel(transformer), dtype);
+        bytes += Component(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => new FluxTransformer2DModel(transformer), dtype, packed: packed);
         bytes += Vae(folder, 0.3611, 0.1159, dtype);
         bytes += Component(folder, "text_encoder", ClipJson(768, 3072, 12, 12, 768, "quick_gelu"), "model.safetensors",
             () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json"))), dtype,
@@ -179,7 +186,7 @@ internal static class SyntheticPipeline
     });
 
     /// <summary>Writes <c>config.json</c>, then a sparse all-zero safetensors file with the module's keys and shapes.</summary>
-    private static long Component(string folder, string name, string config, string file, Func<nn.Module> build, ScalarType dtype, Func<string, bool>? omit = null)
+    private static long Component(string folder, string name, string config, string file, Func<nn.Module> build, ScalarType dtype, Func<string, bool>? omit = null, string? packed = null)
     {
         string dir = Path.Combine(folder, name);
         Directory.CreateDirectory(dir);
@@ -195,6 +202,14 @@ internal static class SyntheticPipeline
         finally
         {
             set_default_device(previous);
+        }
+
+        if (packed is string form)
+        {
+            return form == "fp8"
+                ? SparseCheckpoint.WriteFp8(Path.Combine(dir, file), entries)
+                : SparseCheckpoint.WriteGguf(Path.Combine(dir, Path.ChangeExtension(file, ".gguf")), entries,
+                    form == "q8_0" ? GgufTensorType.Q8_0 : GgufTensorType.Q4_K, config.Contains("FluxTransformer2DModel", StringComparison.Ordinal) ? "flux" : "sd3");
         }
 
         int size = dtype == ScalarType.Float32 ? 4 : 2;

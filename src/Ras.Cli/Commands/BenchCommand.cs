@@ -34,6 +34,7 @@ internal sealed class BenchCommand : ICliCommand
             string.Join(", ", ModelFamilies.SyntheticModels.Select(m => $"{m.Name} {m.DefaultLayers}")) + ").",
     };
 
+    private readonly WeightStorageFlag weightStorage = new("full");
     private readonly Option<int?> singleLayers = new("--single-layers") { Description = "Single-stream blocks of a synthetic FLUX.1 model. Default: the real model's." };
     private readonly Option<int> height = new("--height") { Description = "Image height in pixels (latents are 1/8).", DefaultValueFactory = _ => 1024 };
     private readonly Option<int> width = new("--width") { Description = "Image width in pixels.", DefaultValueFactory = _ => 1024 };
@@ -51,7 +52,7 @@ internal sealed class BenchCommand : ICliCommand
     {
         var command = new Command("bench", "Time the transformer dense vs RAS (FLOP-ideal speedup and efficiency), or measure a sampling loop's memory with --steps.")
         {
-            model, synthetic, layers, singleLayers, height, width, textTokens, batch, ratios, repeat, json, steps, seed,
+            model, synthetic, layers, singleLayers, weightStorage.Option, height, width, textTokens, batch, ratios, repeat, json, steps, seed,
         };
         ras.AddTo(command);
         compute.AddTo(command);
@@ -115,7 +116,7 @@ internal sealed class BenchCommand : ICliCommand
 
             name = dir;
             string transformerDir = Directory.Exists(Path.Combine(dir, "transformer")) ? Path.Combine(dir, "transformer") : dir;
-            return ModelFamilies.ForTransformerFolder(transformerDir).LoadTransformer(transformerDir, device);
+            return ModelFamilies.ForTransformerFolder(transformerDir).LoadTransformer(transformerDir, device, storage: weightStorage.Apply(result));
         }
 
         SyntheticModel synthesized = ModelFamilies.Synthetic(preset!);

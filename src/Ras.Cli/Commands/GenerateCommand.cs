@@ -31,7 +31,7 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<double?> shift = new("--shift") { Description = "Scheduler shift (a static shift; FLUX.1-dev shifts by the image size instead). Default: the scheduler config's (3.0 for SD3)." };
     private readonly Option<string?> image = new("--image") { Description = "Image-to-image (every family, ras-shapes included): the input picture (PNG, JPEG, BMP…), resized to the output size; it is noised to the first step's sigma and denoised for the strength's share of the steps." };
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
-    private readonly Option<string> weightStorage = new("--weight-storage") { Description = "How the large weights (the transformer; T5 for SD3 and FLUX.1, Gemma for Lumina-Next) are held: auto (half-precision checkpoints stay half and are upcast one block at a time when a float32 copy would exceed half the RAM), full (all float32: fastest) or stored (always keep half). Compute is float32 either way.", DefaultValueFactory = _ => "auto" };
+    private readonly WeightStorageFlag weightStorage = new("auto");
     private readonly Option<string> output = new("--out") { Description = "PNG to write (a .png path; the parameters go in its text chunk).", DefaultValueFactory = _ => "out.png" };
     private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3 and FLUX.1-dev: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; FLUX.1-schnell: the same from step 2 with no reset; the built-in ras-shapes: the same with revisit selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
     private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG (a .png path other than --out) showing, per token, in how many steps it was computed (blue few, red all), over the image." };
@@ -43,7 +43,7 @@ internal sealed class GenerateCommand : ICliCommand
     {
         var command = new Command("generate", "Generate images from a prompt with an SD3 / SD3.5, FLUX.1 or Lumina-Next checkpoint or the built-in ras-shapes model. Dense unless --ras or a RAS flag is given.")
         {
-            prompt, model, config, negative, width, height, steps, guidance, seed, batch, shift, image, strength, weightStorage, output, useRas, heatmap,
+            prompt, model, config, negative, width, height, steps, guidance, seed, batch, shift, image, strength, weightStorage.Option, output, useRas, heatmap,
         };
         family.AddTo(command);
         ras.AddTo(command);
@@ -77,13 +77,7 @@ internal sealed class GenerateCommand : ICliCommand
 
         RgbImage? initImage = result.GetValue(image) is string imagePath ? ImageReader.Read(imagePath) : null;
         string? modelPath = result.GetValue(model);
-        WeightStorage storage = result.GetValue(weightStorage) switch
-        {
-            "auto" => WeightStorage.Auto,
-            "full" => WeightStorage.FullPrecision,
-            "stored" => WeightStorage.Stored,
-            var other => throw new OptionsException("weight-storage", $"'{other}' is not auto, full or stored"),
-        };
+        WeightStorage storage = weightStorage.Apply(result);
         string modelFolder = modelPath ?? context.BuiltInModelFolder();
         using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelFolder, result.GetValue(config), device, storage);
         ModelIdentity identity = ModelIdentity.Of(modelFolder, modelPath is null ? BuiltInModel.Name : null);

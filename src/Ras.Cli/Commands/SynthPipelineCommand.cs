@@ -18,9 +18,11 @@ internal sealed class SynthPipelineCommand : ICliCommand
     private readonly Option<int?> layers = new("--layers") { Description = "Transformer blocks (FLUX.1: double-stream blocks). Default: the real model's. Fewer full-width blocks time loading in less memory." };
     private readonly Option<int?> singleLayers = new("--single-layers") { Description = "FLUX.1's single-stream blocks. Default: the real model's (38)." };
 
+    private readonly Option<string?> transformerWeights = new("--transformer-weights") { Description = "Write the transformer packed instead: q8_0 or q4_k (GGUF, diffusion_pytorch_model.gguf; F32 where rows are not whole blocks) or fp8 (F8_E4M3 safetensors)." };
+
     public Command Build() => new("synth-pipeline", "Bench helper: write a full-size SD3 / SD3.5 / FLUX.1 pipeline folder with all-zero weights (sparse files: seconds, no disk space) to measure memory and time without a download.")
     {
-        family, output, fixtures, noT5, dtype, layers, singleLayers,
+        family, output, fixtures, noT5, dtype, layers, singleLayers, transformerWeights,
     };
 
     public Task<int> RunAsync(ParseResult result, CliContext context)
@@ -68,8 +70,14 @@ internal sealed class SynthPipelineCommand : ICliCommand
             throw new OptionsException("single-layers", $"{name} has no single-stream blocks");
         }
 
-        long bytes = SyntheticPipeline.Write(name, folder, root, !result.GetValue(noT5), stored, result.GetValue(layers), result.GetValue(singleLayers));
-        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder}: {name}, {bytes / 1e9:0.0} GB of {stored} weights (sparse, zeros)"));
+        string? packed = result.GetValue(transformerWeights);
+        if (packed is not null && !SyntheticPipeline.PackedForms.Contains(packed))
+        {
+            throw new OptionsException("transformer-weights", $"'{packed}' is not one of {string.Join(", ", SyntheticPipeline.PackedForms)}");
+        }
+
+        long bytes = SyntheticPipeline.Write(name, folder, root, !result.GetValue(noT5), stored, result.GetValue(layers), result.GetValue(singleLayers), packed);
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {folder}: {name}, {bytes / 1e9:0.0} GB of {stored} weights{(packed is null ? string.Empty : $", the transformer's in {packed}")} (sparse, zeros)"));
         return Task.FromResult(ExitCodes.Ok);
     }
 }

@@ -72,12 +72,13 @@ public abstract class ModelFamily
     public virtual ITextToImagePipeline OpenSingleFile(string path, PipelineOpenOptions options) =>
         throw new RasInputException($"{path}: {Name} models are loaded from diffusers folders, not single files");
 
-    /// <summary>Loads the transformer of <paramref name="transformerFolder"/> (its config's class is <see cref="TransformerClassName"/>), in float32.</summary>
+    /// <summary>Loads the transformer of <paramref name="transformerFolder"/> (its config's class is <see cref="TransformerClassName"/>); compute is float32.</summary>
     /// <param name="transformerFolder">A diffusers <c>transformer/</c> folder.</param>
     /// <param name="device">Where to compute.</param>
     /// <param name="extras">The family's own sampling settings, if any.</param>
+    /// <param name="storage">How the weights are held (default: all float32).</param>
     /// <exception cref="RasInputException">Bad config, malformed weights, or extras of another family.</exception>
-    public abstract DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null);
+    public abstract DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null, WeightStorage storage = WeightStorage.FullPrecision);
 
     /// <summary>Labelled lines describing the transformer config at <paramref name="configPath"/> (<c>ras info</c>).</summary>
     /// <param name="configPath">The transformer's <c>config.json</c>.</param>

@@ -1,3 +1,4 @@
+using Ras.IO.Checkpoints;
 using Ras.Pipelines.SD3;
 using static TorchSharp.torch;
 
@@ -33,8 +34,8 @@ public sealed class ShapesFamily : ModelFamily
     }
 
     /// <inheritdoc />
-    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null) =>
-        SD3Family.Instance.LoadTransformer(transformerFolder, device, extras);
+    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null, WeightStorage storage = WeightStorage.FullPrecision) =>
+        SD3Family.Instance.LoadTransformer(transformerFolder, device, extras, storage);
 
     /// <inheritdoc />
     public override IEnumerable<(string Label, string Text)> DescribeTransformer(string configPath, int pixelsPerLatent) =>

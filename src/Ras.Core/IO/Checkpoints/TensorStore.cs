@@ -160,8 +160,8 @@ public sealed class TensorStore : ITensorSource, IDisposable
     }
 
     /// <summary>
-    /// Opens the weights of a diffusers component folder: <c>{baseName}.safetensors</c>, or the shards
-    /// listed by <c>{baseName}.safetensors.index.json</c>.
+    /// Opens the weights of a diffusers component folder: <c>{baseName}.safetensors</c>, the shards listed by
+    /// <c>{baseName}.safetensors.index.json</c>, or <c>{baseName}.gguf</c> (diffusers' key names, e.g. a quantized copy).
     /// </summary>
     public static TensorStore OpenComponent(string folder, string baseName = "diffusion_pytorch_model")
     {
@@ -177,7 +177,13 @@ public sealed class TensorStore : ITensorSource, IDisposable
             return OpenIndex(index);
         }
 
-        throw new RasInputException($"{folder}: no weights found (expected {baseName}.safetensors or {baseName}.safetensors.index.json)");
+        string gguf = Path.Combine(folder, baseName + ".gguf");
+        if (File.Exists(gguf))
+        {
+            return OpenFile(gguf);
+        }
+
+        throw new RasInputException($"{folder}: no weights found (expected {baseName}.safetensors, {baseName}.safetensors.index.json or {baseName}.gguf)");
     }
 
     /// <summary>Opens a sharded checkpoint through its index file.</summary>

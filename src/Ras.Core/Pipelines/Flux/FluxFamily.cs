@@ -55,10 +55,10 @@ public sealed class FluxFamily : ModelFamily
     }
 
     /// <inheritdoc />
-    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null)
+    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null, WeightStorage storage = WeightStorage.FullPrecision)
     {
         FamilyExtras.Expect<FluxExtras>(extras, Name);
-        return new FluxDenoisingTransformer(FluxTransformer2DModel.FromPretrained(transformerFolder, device));
+        return new FluxDenoisingTransformer(FluxTransformer2DModel.FromPretrained(transformerFolder, device, storage));
     }
 
     /// <inheritdoc />

@@ -1,3 +1,4 @@
+using Ras.IO.Checkpoints;
 using Ras.Models.Lumina;
 using static TorchSharp.torch;
 
@@ -40,11 +41,11 @@ public sealed class LuminaFamily : ModelFamily
     }
 
     /// <inheritdoc />
-    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null)
+    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null, WeightStorage storage = WeightStorage.FullPrecision)
     {
         LuminaSamplingOptions options = FamilyExtras.Expect<LuminaSamplingOptions>(extras, Name) ?? new LuminaSamplingOptions();
         options.Validate();
-        return new LuminaDenoisingTransformer(LuminaNextDiT2DModel.FromPretrained(transformerFolder, device), options);
+        return new LuminaDenoisingTransformer(LuminaNextDiT2DModel.FromPretrained(transformerFolder, device, storage), options);
     }
 
     /// <inheritdoc />

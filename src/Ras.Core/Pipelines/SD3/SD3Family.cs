@@ -58,10 +58,10 @@ public sealed class SD3Family : ModelFamily
     }
 
     /// <inheritdoc />
-    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null)
+    public override DenoisingTransformer LoadTransformer(string transformerFolder, Device device, FamilyExtras? extras = null, WeightStorage storage = WeightStorage.FullPrecision)
     {
         FamilyExtras.Expect<SD3Extras>(extras, Name);
-        return new SD3DenoisingTransformer(SD3Transformer2DModel.FromPretrained(transformerFolder, device));
+        return new SD3DenoisingTransformer(SD3Transformer2DModel.FromPretrained(transformerFolder, device, storage));
     }
 
     /// <inheritdoc />

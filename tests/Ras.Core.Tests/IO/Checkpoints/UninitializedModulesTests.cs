@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace Ras.Tests.IO.Checkpoints;
 
 /// <summary>Models built without random initialisation have the same tensors (names, shapes, dtypes, CPU storage) and draw no random numbers.</summary>
+[Collection(SerialCollection.Name)]   // reads libtorch's global generator, which parallel tests draw from
 public sealed class UninitializedModulesTests
 {
     [Fact]
