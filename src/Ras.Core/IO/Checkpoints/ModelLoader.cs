@@ -138,10 +138,15 @@ public static class ModelLoader
     }
 
     /// <summary>
-    /// True when the blocks' weights should stay packed in the checkpoint and be dequantized at use: the largest tensor is
+    /// True when the blocks' weights should stay packed in the checkpoint and be dequantized at use: some tensors are
     /// quantized (GGUF <c>Q*</c>) or fp8, and the storage is <see cref="WeightStorage.Stored"/>, or
     /// <see cref="WeightStorage.Auto"/> with a float32 copy over half the machine's memory.
     /// </summary>
+    /// <remarks>
+    /// Any packed tensor decides it, not the largest one: GGUF converters keep tensors that do not fit whole blocks, or
+    /// that they judge sensitive, in F16/F32 (SD3's 36864-row <c>pos_embed</c> is F32 and bigger than any matrix), and
+    /// those are read from the file at use as exactly as the quantized ones.
+    /// </remarks>
     public static bool KeepsPacked(ITensorSource source, WeightStorage storage)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -151,21 +156,18 @@ public static class ModelLoader
         }
 
         long elements = 0;
-        long largest = -1;
-        string? dominant = null;
+        long packedElements = 0;
         foreach (string key in source.Keys)
         {
             long count = source.ShapeOf(key).Aggregate(1L, (a, b) => a * b);
             elements += count;
-            if (count > largest)
+            if (source.FormatOf(key) is string format && (format.StartsWith('Q') || format.StartsWith("F8_", StringComparison.Ordinal)))
             {
-                largest = count;
-                dominant = source.FormatOf(key);
+                packedElements += count;
             }
         }
 
-        bool packed = dominant is not null && (dominant.StartsWith('Q') || dominant.StartsWith("F8_", StringComparison.Ordinal));
-        return packed && (storage == WeightStorage.Stored || elements * 4 > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
+        return packedElements > 0 && (storage == WeightStorage.Stored || elements * 4 > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2);
     }
 
     /// <summary>The half dtype to keep, or null for float32 (see <see cref="WeightStorage"/>).</summary>

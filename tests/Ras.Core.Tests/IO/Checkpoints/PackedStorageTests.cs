@@ -4,7 +4,10 @@ using Ras.IO.Safetensors;
 using Ras.Models.Common;
 using Ras.Models.Flux;
 using Ras.Pipelines;
+using Ras.Models.SD3;
 using Ras.Pipelines.Flux;
+using Ras.Pipelines.SD3;
+using Ras.Tests.Models.SD3;
 using Ras.Tests.TestSupport;
 using static TorchSharp.torch;
 
@@ -34,6 +37,36 @@ public sealed class PackedStorageTests : IDisposable
         string bfl = TinyFluxPipelines.WriteSingleFile(folder, temp.File("flux1-dev.safetensors"), allInOne: false);
         string fp8 = Fp8Copy(bfl, temp.File("flux1-dev-fp8.safetensors"));
         AssertStoredMatchesFull(fp8, folder);
+    }
+
+    [Fact]
+    public void Quantized_sd3_blocks_are_read_at_use_and_match_float32_exactly()
+    {
+        // Stability's layout (fused qkv read as row chunks) and an F32 pos_embed larger than any quantized matrix.
+        string folder = TinyPipelines.WriteSd3Pipeline(temp.File("sd3"));
+        string stability;
+        using (var transformer = SD3Transformer2DModel.FromPretrained(Path.Combine(folder, "transformer")))
+        {
+            stability = SD3SingleFileConverterTests.WriteSingleFile(transformer, temp.File("sd3.safetensors"));
+        }
+
+        string gguf = TinyGgufFiles.FromSafetensors(stability, temp.File("sd3-Q8_0.gguf"), "sd3", SD3SingleFileConverter.Prefix);
+        using var storedSource = SD3PipelineSource.Open(gguf, folder, WeightStorage.Stored);
+        using var fullSource = SD3PipelineSource.Open(gguf, folder, WeightStorage.FullPrecision);
+        using var stored = storedSource.LoadTransformer(null);
+        using var full = fullSource.LoadTransformer(null);
+        var weights = Assert.IsType<UpcastOnUse>(stored.BlockWeights);
+        Assert.Null(weights.Storage);
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(0, p.numel()));
+
+        using var scope = NewDisposeScope();
+        using var inference = inference_mode();
+        using var conditioning = TinyModels.Conditioning(full.Config, 2, guidance: false, textTokens: 5);
+        Tensor latents = TinyModels.Latents(full.Config, 2, 8, 12);
+        Tensor t = tensor(new float[] { 900, 300 });
+        Tensor expected = full.Forward(latents, conditioning.EncoderHiddenStates, conditioning.PooledProjections, t);
+        Tensor actual = stored.Forward(latents, conditioning.EncoderHiddenStates, conditioning.PooledProjections, t);
+        Assert.True(TensorAssert.Same(expected, actual), $"max diff {TensorAssert.MaxAbsDiff(expected, actual)}");
     }
 
     [Fact]
