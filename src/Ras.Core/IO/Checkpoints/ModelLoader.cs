@@ -12,10 +12,11 @@ public static class ModelLoader
     /// <summary>
     /// Constructs a model with <paramref name="construct"/>, without its random initialisation
     /// (<see cref="UninitializedModules"/>: <paramref name="bind"/> must fill every state-dict tensor, as the strict
-    /// <see cref="StateDictBinder"/> does), and fills it with <paramref name="bind"/> from <paramref name="source"/>. With half-precision storage the model is built directly in the stored dtype (never
-    /// a float32 copy of the blocks), bound by plain byte copies, its resident modules converted to float32, and
-    /// <see cref="UpcastOnUse"/> installed
-    /// (block parameters then hold no storage outside a block's forward).
+    /// <see cref="StateDictBinder"/> does), and fills it with <paramref name="bind"/> from <paramref name="source"/>. With
+    /// half-precision storage the model is built directly in the stored dtype (never a float32 copy of the blocks), bound
+    /// by plain byte copies, its resident modules converted to float32, and <see cref="UpcastOnUse"/> installed (block
+    /// parameters then hold no storage outside a block's forward). A quantized or fp8 checkpoint under
+    /// <see cref="KeepsPacked"/> keeps the blocks' weights in the file, read at each use.
     /// </summary>
     /// <returns>The model in eval mode on <paramref name="device"/>.</returns>
     public static T Load<T>(Func<T> construct, ITensorSource source, WeightStorage storage, Device? device, Action<T, ITensorSource> bind)

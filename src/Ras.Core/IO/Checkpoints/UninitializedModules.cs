@@ -9,9 +9,9 @@ namespace Ras.IO.Checkpoints;
 /// <summary>
 /// Builds a module without running its random initialisation, for a loader that overwrites every weight anyway: the
 /// constructor runs with its weights on libtorch's meta device (<see cref="ModuleConstruction.Device"/>: shapes and dtypes
-/// only, no memory, no random draws; initialisers do nothing there), then every parameter and buffer gets uninitialised CPU storage of the same shape and dtype. For a
-/// full-size model this removes the tens of seconds <c>kaiming_uniform_</c> and friends spend on values that are
-/// discarded (README "Load time").
+/// only, no memory, no random draws; initialisers do nothing there), then every parameter and buffer gets uninitialised
+/// CPU storage of the same shape and dtype. For a full-size model this removes the tens of seconds
+/// <c>kaiming_uniform_</c> and friends spend on values that are discarded (README "Load time").
 /// </summary>
 /// <remarks>
 /// The storage is <c>empty</c>, so the caller must fill every tensor of the state dict, as the strict
