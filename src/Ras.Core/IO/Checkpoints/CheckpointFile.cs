@@ -25,6 +25,9 @@ internal abstract class CheckpointFile : IDisposable
 
     public abstract void Dispose();
 
+    /// <summary>Keeps the pages reads use mapped (weights read again at every use) instead of releasing them.</summary>
+    public abstract void KeepPagesMapped();
+
     /// <summary>Opens <paramref name="path"/> as GGUF when it starts with the GGUF magic or is named <c>*.gguf</c>, else as safetensors.</summary>
     public static CheckpointFile Open(string path) =>
         IsGguf(path) ? new GgufCheckpointFile(GgufFile.Open(path)) : new SafetensorsCheckpointFile(SafetensorsFile.Open(path));
@@ -71,6 +74,8 @@ internal sealed class SafetensorsCheckpointFile(SafetensorsFile file) : Checkpoi
 
     public override Tensor Read(string name, ScalarType? dtype) => File.Read(name, dtype);
 
+    public override void KeepPagesMapped() => File.KeepsPagesMapped = true;
+
     public override void Dispose() => File.Dispose();
 }
 
@@ -100,6 +105,8 @@ internal sealed class GgufCheckpointFile(GgufFile file) : CheckpointFile
     public override void CopyInto(string name, Tensor destination) => File.CopyInto(name, destination);
 
     public override Tensor Read(string name, ScalarType? dtype) => File.Read(name, dtype ?? Describe(name).DType);
+
+    public override void KeepPagesMapped() => File.KeepsPagesMapped = true;
 
     public override void Dispose() => File.Dispose();
 }

@@ -122,7 +122,10 @@ public sealed class TensorStore : ITensorSource, IDisposable
     public string? FormatOf(string key) => Visible(key).Describe(key).Format;
 
     /// <inheritdoc />
-    /// <remarks>The files are closed when the store and every lease are disposed.</remarks>
+    /// <remarks>
+    /// The files are closed when the store and every lease are disposed. From now on the pages reads use stay mapped
+    /// (weights read at every use are then memory reads, not page faults; the kernel may still reclaim them).
+    /// </remarks>
     public IDisposable? Retain()
     {
         int current;
@@ -133,6 +136,7 @@ public sealed class TensorStore : ITensorSource, IDisposable
         }
         while (Interlocked.CompareExchange(ref references, current + 1, current) != current);
 
+        files.ForEach(f => f.KeepPagesMapped());
         return new Lease(this);
     }
 

@@ -36,6 +36,12 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>The file this reader maps.</summary>
     public string FilePath => file.Path;
 
+    /// <summary>
+    /// False (the default) releases the mapped pages a read used, so a one-time load never keeps the file resident; true
+    /// keeps them, for weights read again at every use (the kernel still reclaims clean file pages under memory pressure).
+    /// </summary>
+    internal bool KeepsPagesMapped { get; set; }
+
     /// <summary>The file's size in bytes.</summary>
     public long FileLength => file.Length;
 
@@ -158,7 +164,7 @@ public sealed unsafe class GgufFile : IDisposable
                     byte* source = data + first / blockElements * blockBytes;
                     long bytes = count / blockElements * blockBytes;
                     GgufDequantizer.Dequantize(type, source, target, count);
-                    DecodedCopy.Release(source, bytes);
+                    ReleasePages(source, bytes);
                 });
             }
         }
@@ -203,7 +209,7 @@ public sealed unsafe class GgufFile : IDisposable
             {
                 byte* source = data + offset / blockElements * blockBytes;
                 GgufDequantizer.Dequantize(type, source, target, count);
-                DecodedCopy.Release(source, count / blockElements * blockBytes);
+                ReleasePages(source, count / blockElements * blockBytes);
             });
         }
 
@@ -241,7 +247,15 @@ public sealed unsafe class GgufFile : IDisposable
         file.Dispose();
     }
 
-    private static void CopyRaw(byte* source, long total, Tensor destination)
+    private void ReleasePages(byte* start, long length)
+    {
+        if (!KeepsPagesMapped)
+        {
+            DecodedCopy.Release(start, length);
+        }
+    }
+
+    private void CopyRaw(byte* source, long total, Tensor destination)
     {
         // Tensor.bytes spans at most int.MaxValue bytes: copy large tensors in flat chunks.
         const long chunkBytes = 1L << 30;
@@ -257,7 +271,7 @@ public sealed unsafe class GgufFile : IDisposable
             long bytes = Math.Min(chunkBytes, total - done);
             using Tensor part = flat.narrow(0, done / elementSize, bytes / elementSize);
             new ReadOnlySpan<byte>(source + done, (int)bytes).CopyTo(part.bytes);
-            DecodedCopy.Release(source + done, bytes);
+            ReleasePages(source + done, bytes);
         }
     }
 }

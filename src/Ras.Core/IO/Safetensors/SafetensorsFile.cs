@@ -192,9 +192,23 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 FloatDecoding.E5M2ToSingle(source + first, target, count);
             }
 
-            MappedPages.Release(source + first, count);
+            ReleasePages(source + first, count);
         });
         file.EnsureUnchanged($"reading tensor '{entry.Name}'");
+    }
+
+    /// <summary>
+    /// False (the default) releases the mapped pages a read used, so a one-time load never keeps the file resident; true
+    /// keeps them, for weights read again at every use (the kernel still reclaims clean file pages under memory pressure).
+    /// </summary>
+    internal bool KeepsPagesMapped { get; set; }
+
+    private void ReleasePages(byte* start, long length)
+    {
+        if (!KeepsPagesMapped)
+        {
+            MappedPages.Release(start, length);
+        }
     }
 
     private void CopyBytes(SafetensorsEntry entry, Tensor destination)
@@ -216,7 +230,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
             long bytes = Math.Min(chunkBytes, total - done);
             using Tensor part = flat.narrow(0, done / elementSize, bytes / elementSize);
             new ReadOnlySpan<byte>(source + done, (int)bytes).CopyTo(part.bytes);
-            MappedPages.Release(source + done, bytes);
+            ReleasePages(source + done, bytes);
         }
 
         file.EnsureUnchanged($"reading tensor '{entry.Name}'");
