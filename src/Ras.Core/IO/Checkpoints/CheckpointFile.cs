@@ -28,6 +28,9 @@ internal abstract class CheckpointFile : IDisposable
     /// <summary>Keeps the pages reads use mapped (weights read again at every use) instead of releasing them.</summary>
     public abstract void KeepPagesMapped();
 
+    /// <summary>Back to releasing pages after reads, and releases those kept so far (the last reader at use is gone).</summary>
+    public abstract void ReleaseKeptPages();
+
     /// <summary>Opens <paramref name="path"/> as GGUF when it starts with the GGUF magic or is named <c>*.gguf</c>, else as safetensors.</summary>
     public static CheckpointFile Open(string path) =>
         IsGguf(path) ? new GgufCheckpointFile(GgufFile.Open(path)) : new SafetensorsCheckpointFile(SafetensorsFile.Open(path));
@@ -76,6 +79,8 @@ internal sealed class SafetensorsCheckpointFile(SafetensorsFile file) : Checkpoi
 
     public override void KeepPagesMapped() => File.KeepsPagesMapped = true;
 
+    public override void ReleaseKeptPages() => File.ReleaseMappedPages();
+
     public override void Dispose() => File.Dispose();
 }
 
@@ -107,6 +112,8 @@ internal sealed class GgufCheckpointFile(GgufFile file) : CheckpointFile
     public override Tensor Read(string name, ScalarType? dtype) => File.Read(name, dtype ?? Describe(name).DType);
 
     public override void KeepPagesMapped() => File.KeepsPagesMapped = true;
+
+    public override void ReleaseKeptPages() => File.ReleaseMappedPages();
 
     public override void Dispose() => File.Dispose();
 }

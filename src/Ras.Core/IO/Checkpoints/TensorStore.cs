@@ -123,8 +123,9 @@ public sealed class TensorStore : ITensorSource, IDisposable
 
     /// <inheritdoc />
     /// <remarks>
-    /// The files are closed when the store and every lease are disposed. From now on the pages reads use stay mapped
-    /// (weights read at every use are then memory reads, not page faults; the kernel may still reclaim them).
+    /// The files are closed when the store and every lease are disposed. While a lease is held the pages reads use stay
+    /// mapped (weights read at every use are then memory reads, not page faults; the kernel may still reclaim them); when
+    /// the last lease goes and the store is still open, they are released.
     /// </remarks>
     public IDisposable? Retain()
     {
@@ -235,9 +236,16 @@ public sealed class TensorStore : ITensorSource, IDisposable
 
     private void Release()
     {
-        if (Interlocked.Decrement(ref references) == 0)
+        int left = Interlocked.Decrement(ref references);
+        if (left == 0)
         {
             files.ForEach(f => f.Dispose());
+        }
+        else if (left == 1 && Volatile.Read(ref disposed) == 0)
+        {
+            // Only the store's owner is left (e.g. an all-in-one file whose T5 was read at use and freed): the next
+            // component's pages must not sit beside the previous one's.
+            files.ForEach(f => f.ReleaseKeptPages());
         }
     }
 

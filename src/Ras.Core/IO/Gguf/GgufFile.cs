@@ -247,6 +247,13 @@ public sealed unsafe class GgufFile : IDisposable
         file.Dispose();
     }
 
+    /// <summary>Stops keeping pages (see <see cref="KeepsPagesMapped"/>) and releases every page of the mapping.</summary>
+    internal void ReleaseMappedPages()
+    {
+        KeepsPagesMapped = false;
+        DecodedCopy.Release(file.Pointer, file.Length);
+    }
+
     private void ReleasePages(byte* start, long length)
     {
         if (!KeepsPagesMapped)

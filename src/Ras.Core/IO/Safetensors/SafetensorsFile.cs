@@ -203,6 +203,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
     /// </summary>
     internal bool KeepsPagesMapped { get; set; }
 
+    /// <summary>Stops keeping pages (see <see cref="KeepsPagesMapped"/>) and releases every page of the mapping.</summary>
+    internal void ReleaseMappedPages()
+    {
+        KeepsPagesMapped = false;
+        MappedPages.Release(file.Pointer, file.Length);
+    }
+
     private void ReleasePages(byte* start, long length)
     {
         if (!KeepsPagesMapped)

@@ -94,6 +94,32 @@ public sealed class PackedStorageTests : IDisposable
     }
 
     [Fact]
+    public void A_lease_keeps_the_file_open_and_its_pages_mapped_until_released()
+    {
+        var (_, gguf) = FluxGguf();
+        var store = TensorStore.OpenFile(gguf);
+        GgufFile file = store.Gguf!;
+        string key = file.Tensors[0].Name;
+        IDisposable lease = store.Retain()!;
+        Assert.True(file.KeepsPagesMapped);                       // read at every use: pages stay
+        using (IDisposable second = store.Retain()!)
+        {
+        }
+
+        Assert.True(file.KeepsPagesMapped);                       // one lease still held
+        lease.Dispose();
+        Assert.False(file.KeepsPagesMapped);                      // the last reader at use is gone: back to releasing
+        using (store.Retain())
+        {
+            store.Dispose();                                      // the owner closes it; the lease keeps it readable
+            using Tensor value = store.Read(key);
+            Assert.Equal(file.Get(key).Shape, value.shape);
+        }
+
+        Assert.Throws<ObjectDisposedException>(() => file.Get(key));   // closed with the last lease
+    }
+
+    [Fact]
     public void Gguf_rows_read_alone_equal_the_rows_of_the_whole_tensor()
     {
         var (_, gguf) = FluxGguf();
