@@ -215,7 +215,7 @@ public abstract class PipelineSource : IDisposable
                 : throw new RasInputException($"{Path}: this single file has no VAE ({vaeKeys}); pass --config DIR with a diffusers {Family.Name} folder that has vae/ weights, or use a file that includes one");
         }
 
-        return ModelLoader.Bind(new AutoencoderKL(config), m => StateDictBinder.Load(m, VaeLdmConverter.Convert(SingleFile, config, prefix)), device);
+        return ModelLoader.Bind(UninitializedModules.Construct(() => new AutoencoderKL(config)), m => StateDictBinder.Load(m, VaeLdmConverter.Convert(SingleFile, config, prefix)), device);
     }
 
     /// <summary>What <see cref="LoadClip"/> does when the weights hold no <c>text_projection</c>.</summary>
@@ -274,7 +274,7 @@ public abstract class PipelineSource : IDisposable
                 weights = new SupplementedTensorSource(weights, new Dictionary<string, SuppliedTensor>(StringComparer.Ordinal) { [ProjectionKey] = SuppliedTensor.Identity(config.HiddenSize) });
             }
 
-            return ModelLoader.Bind(new CLIPTextModelWithProjection(config), m => StateDictBinder.Load(m, weights, ignore: CLIPTextModelWithProjection.IsPositionIds), device);
+            return ModelLoader.Bind(UninitializedModules.Construct(() => new CLIPTextModelWithProjection(config)), m => StateDictBinder.Load(m, weights, ignore: CLIPTextModelWithProjection.IsPositionIds), device);
         }
     }
 

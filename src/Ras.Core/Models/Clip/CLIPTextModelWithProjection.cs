@@ -40,7 +40,8 @@ public sealed class CLIPTextModelWithProjection : nn.Module
     /// <summary>Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded) in float32.</summary>
     public static CLIPTextModelWithProjection FromPretrained(string folder, Device? device = null)
     {
-        var model = new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "config.json")));
+        var config = CLIPTextConfig.Load(Path.Combine(folder, "config.json"));
+        var model = UninitializedModules.Construct(() => new CLIPTextModelWithProjection(config));   // every weight is bound below
         return ModelLoader.Bind(model, m =>
         {
             using var store = TensorStore.OpenComponent(folder, "model");

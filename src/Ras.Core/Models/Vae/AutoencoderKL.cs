@@ -67,7 +67,8 @@ public sealed class AutoencoderKL : nn.Module
     /// <summary>Loads a diffusers <c>vae/</c> folder in float32.</summary>
     public static AutoencoderKL FromPretrained(string folder, Device? device = null)
     {
-        var model = new AutoencoderKL(AutoencoderKLConfig.Load(Path.Combine(folder, "config.json")));
+        var config = AutoencoderKLConfig.Load(Path.Combine(folder, "config.json"));
+        var model = UninitializedModules.Construct(() => new AutoencoderKL(config));   // every weight is bound below
         return ModelLoader.Bind(model, m =>
         {
             using var store = TensorStore.OpenComponent(folder);
