@@ -119,6 +119,11 @@ internal sealed class BenchCommand : ICliCommand
             return ModelFamilies.ForTransformerFolder(transformerDir).LoadTransformer(transformerDir, device, storage: weightStorage.Apply(result));
         }
 
+        if (result.GetResult(weightStorage.Option) is { Implicit: false })
+        {
+            throw new OptionsException("weight-storage", "applies to a --model folder; a --synthetic model is built in float32 (write a packed one with ras synth-pipeline --transformer-weights)");
+        }
+
         SyntheticModel synthesized = ModelFamilies.Synthetic(preset!);
         int depth = result.GetValue(layers) ?? synthesized.DefaultLayers;
         if (depth < 1)

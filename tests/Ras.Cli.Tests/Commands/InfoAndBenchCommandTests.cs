@@ -97,5 +97,23 @@ public sealed class InfoAndBenchCommandTests : IDisposable
     {
         Assert.Equal(2, CliRunner.Run("bench").ExitCode);
         Assert.Equal(2, CliRunner.Run("bench", "--synthetic", "sd9").ExitCode);
+        Assert.Equal(2, CliRunner.Run("bench", "--synthetic", "sd3-medium", "--layers", "1", "--weight-storage", "stored").ExitCode);
+    }
+
+    [Fact]
+    public void Bench_runs_a_quantized_transformer_folder_kept_packed()
+    {
+        // A transformer folder whose weights are a GGUF in diffusers' names (as synth-pipeline --transformer-weights writes).
+        string transformer = Path.Combine(model, "transformer");
+        string packed = temp.File("packed");
+        Directory.CreateDirectory(packed);
+        File.Copy(Path.Combine(transformer, "config.json"), Path.Combine(packed, "config.json"));
+        TinyGgufFiles.FromSafetensors(Path.Combine(transformer, "diffusion_pytorch_model.safetensors"), Path.Combine(packed, "diffusion_pytorch_model.gguf"), "sd3");
+        foreach (string storage in new[] { "stored", "full" })
+        {
+            var result = CliRunner.Run("bench", "--model", packed, "--weight-storage", storage, "--height", "64", "--width", "64", "--text-tokens", "5", "--ratios", "1", "--repeat", "1");
+            Assert.True(result.ExitCode == 0, result.Error);
+            Assert.Contains("load:", result.Out, StringComparison.Ordinal);
+        }
     }
 }
