@@ -98,7 +98,8 @@ public static class NativeHeap
     /// finalizers, then trims the native heap. TorchSharp creates a native object for every number passed to an operation
     /// (<c>x.mul(0.5f)</c> makes a <c>Scalar</c>); those are freed only by their finalizers, and a generation allocates so
     /// little managed memory that collections are rare, so thousands of small native blocks stay scattered over pages the
-    /// tensors freed and keep them resident (a server grew 16 MB per 150-step job). A1111 likewise collects after each job.
+    /// tensors freed and keep them resident (a server grew 16 MB per 150-step job; 200 library calls +24 %). The pipelines call
+    /// it after their denoising loop; A1111 likewise collects after each job.
     /// </summary>
     public static void ReleaseGarbage()
     {

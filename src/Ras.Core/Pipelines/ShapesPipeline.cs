@@ -5,6 +5,7 @@ using Ras.IO.Checkpoints;
 using Ras.IO.Configs;
 using Ras.IO.Files;
 using Ras.IO.Images;
+using Ras.Native;
 using Ras.IO.Safetensors;
 using Ras.Models.Shapes;
 using Ras.Models.SD3;
@@ -288,6 +289,7 @@ public sealed class ShapesPipeline : ITextToImagePipeline
             images = FlowMatchEulerSampler.Sample(new SD3Denoiser(Transformer, conditioning), schedule, noise, sampler, session, progress, cancellationToken);
         }
 
+        NativeHeap.ReleaseGarbage();   // the loop's finalizer-only native objects (see there), so memory stays flat over many calls
         var rgb = Enumerable.Range(0, batch).Select(b => ImageTensors.ToRgbBytes(images[b])).ToList();
         return new ShapesGeneration(rgb, request.Width, request.Height, [.. session.Records], session.TokenComputeCounts(), patch, clock.Elapsed,
             [.. tokenized.SelectMany(t => t.UnknownWords).Concat(negative.UnknownWords)], tokenized.Any(t => t.Truncated) || negative.Truncated);
