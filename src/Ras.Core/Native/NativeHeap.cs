@@ -93,6 +93,22 @@ public static class NativeHeap
         }
     }
 
+    /// <summary>
+    /// Between jobs of a long-running process (a server, a loop of library calls): collects the managed garbage and runs its
+    /// finalizers, then trims the native heap. TorchSharp creates a native object for every number passed to an operation
+    /// (<c>x.mul(0.5f)</c> makes a <c>Scalar</c>); those are freed only by their finalizers, and a generation allocates so
+    /// little managed memory that collections are rare, so thousands of small native blocks stay scattered over pages the
+    /// tensors freed and keep them resident (a server grew 16 MB per 150-step job; 200 library calls +24 %). The pipelines call
+    /// it after their denoising loop; A1111 likewise collects after each job.
+    /// </summary>
+    public static void ReleaseGarbage()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        Trim();
+    }
+
     private sealed class Lease(bool active) : IDisposable
     {
         private bool active = active;

@@ -88,7 +88,7 @@ public abstract class LatentDiffusionPipeline : ITextToImagePipeline
             latents = FlowMatchEulerSampler.Sample(denoiser, plan.Schedule, latents, plan.Sampler, session, SynchronousProgress.ForDenoise(progress), cancellationToken);
         }
 
-        NativeHeap.Trim();
+        NativeHeap.ReleaseGarbage();   // the loop's finalizer-only native objects (see there) and freed pages, before the VAE allocates
         timings["denoise"] = clock.Elapsed.TotalSeconds;
 
         // 4. Pixels.

@@ -1,3 +1,4 @@
+using Ras.Native;
 using System.Collections.Concurrent;
 using Ras.Server.Http;
 
@@ -208,6 +209,7 @@ internal sealed class GenerationQueue : IAsyncDisposable
                 }
 
                 MarkCompleted(job);
+                NativeHeap.ReleaseGarbage();   // the job's native leftovers, before the next job allocates among them
             }
         }
     }

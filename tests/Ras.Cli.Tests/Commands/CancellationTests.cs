@@ -87,6 +87,25 @@ public sealed class CancellationTests(ITestOutputHelper log) : IDisposable
         Assert.False(File.Exists(temp.File("bench.json")));
     }
 
+    [Fact]
+    public void Convert_stops_within_a_tensor_and_writes_nothing()
+    {
+        // 8 GiB of float32 zeros in a sparse file (no disk used): converting it to float16 takes several seconds here.
+        string input = WriteSparseSafetensors(temp.File("big.safetensors"), tensors: 16, rows: 8192, columns: 16384);
+        string outputs = temp.File("out");
+        Directory.CreateDirectory(outputs);
+        using var run = RasProcess.Start(["convert", input, "--out", Path.Combine(outputs, "small.safetensors"), "--dtype", "f16"]);
+        var clock = Stopwatch.StartNew();
+        while (Directory.GetFiles(outputs).Length == 0 && !run.WaitForExit(TimeSpan.FromMilliseconds(50)))
+        {
+            Assert.True(clock.Elapsed < Startup, $"ras convert never started writing\n{run.Error}");
+        }
+
+        Thread.Sleep(300);   // tensors are being written
+        Interrupt(run);
+        Assert.Empty(Directory.GetFiles(outputs));   // neither the output nor its temp file
+    }
+
     private void InterruptWhileWorking(RasProcess run, string ready)
     {
         Assert.True(run.WaitFor(ready, Startup), $"ras never got to '{ready}'\n{run.Out}\n{run.Error}");
@@ -104,6 +123,20 @@ public sealed class CancellationTests(ITestOutputHelper log) : IDisposable
         Assert.True(clock.Elapsed < ExitBound, $"ras took {clock.Elapsed.TotalSeconds:0.0} s to stop");
         Assert.Equal(130, run.ExitCode);
         Assert.Contains("ras: cancelled", run.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>A safetensors file of zero float32 tensors whose data section is a hole (sparse): any size, no disk.</summary>
+    private static string WriteSparseSafetensors(string path, int tensors, long rows, long columns)
+    {
+        long size = rows * columns * sizeof(float);
+        string header = "{" + string.Join(",", Enumerable.Range(0, tensors).Select(i =>
+            $"\"t{i}\":{{\"dtype\":\"F32\",\"shape\":[{rows},{columns}],\"data_offsets\":[{i * size},{(i + 1) * size}]}}")) + "}";
+        header = header.PadRight((header.Length + 7) / 8 * 8);
+        using var file = File.Create(path);
+        file.Write(BitConverter.GetBytes((long)header.Length));
+        file.Write(System.Text.Encoding.ASCII.GetBytes(header));
+        file.SetLength(file.Position + (tensors * size));
+        return path;
     }
 
     private static string WriteDeepModel(string folder, int layers)

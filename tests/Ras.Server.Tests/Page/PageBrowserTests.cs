@@ -18,19 +18,37 @@ public sealed class PageBrowserTests(Xunit.Abstractions.ITestOutputHelper output
     private static string ArtifactFolder => Directory.CreateDirectory(Environment.GetEnvironmentVariable("RAS_TEST_ARTIFACTS")
         ?? Path.Combine(AppContext.BaseDirectory, "TestResults")).FullName;
 
-    private static ChromeDriver StartBrowser()
+    private static Browser StartBrowser()
     {
         (string browser, string driver) = ExternalTools.ChromiumPaths;
+        DirectoryInfo profile = Directory.CreateTempSubdirectory("ras-chromium-");
         var options = new ChromeOptions { BinaryLocation = browser };
         // Flags that work on this kind of machine (no network beyond loopback, root, no GPU).
         options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,900",
-            $"--user-data-dir={Directory.CreateTempSubdirectory("ras-chromium-").FullName}");
+            $"--user-data-dir={profile.FullName}");
         options.SetLoggingPreference(LogType.Browser, LogLevel.All);
         ChromeDriverService service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(driver)!, Path.GetFileName(driver));
         service.HideCommandPromptWindow = true;
         service.SuppressInitialDiagnosticInformation = true;
-        return new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
+        return new Browser(new ChromeDriver(service, options, TimeSpan.FromMinutes(2)), profile);
+    }
+
+    /// <summary>A headless Chromium and its throwaway profile folder, removed when the browser quits.</summary>
+    private sealed class Browser(ChromeDriver page, DirectoryInfo profile) : IDisposable
+    {
+        public ChromeDriver Page { get; } = page;
+
+        public void Dispose()
+        {
+            Page.Quit();
+            Page.Dispose();
+            profile.Refresh();
+            if (profile.Exists)
+            {
+                profile.Delete(recursive: true);
+            }
+        }
     }
 
     private static IWebElement RasCheckbox(IWebDriver page)
@@ -54,7 +72,8 @@ public sealed class PageBrowserTests(Xunit.Abstractions.ITestOutputHelper output
     public async Task Generates_with_ras_and_shows_image_heatmap_and_infotext_with_a_clean_console()
     {
         await using TestServer server = await TestServer.StartAsync();
-        using ChromeDriver page = StartBrowser();
+        using Browser browser = StartBrowser();
+        ChromeDriver page = browser.Page;
         var wait = new WebDriverWait(page, TimeSpan.FromSeconds(60));
         page.Navigate().GoToUrl(server.Address);
         wait.Until(p => p.FindElement(By.Id("status")).Text == "Ready");
@@ -114,7 +133,8 @@ public sealed class PageBrowserTests(Xunit.Abstractions.ITestOutputHelper output
     public async Task Under_api_auth_the_page_asks_for_the_credentials()
     {
         await using TestServer server = await TestServer.StartAsync(o => o with { ApiAuth = "alice:secret" });
-        using ChromeDriver page = StartBrowser();
+        using Browser browser = StartBrowser();
+        ChromeDriver page = browser.Page;
         var wait = new WebDriverWait(page, TimeSpan.FromSeconds(60));
         page.Navigate().GoToUrl(server.Address);
         IWebElement dialog = wait.Until(p => p.FindElement(By.Id("login")) is { Displayed: true } d ? d : null);
