@@ -56,7 +56,7 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         string text = Encoding.Latin1.GetString(File.ReadAllBytes(a));
         Assert.Contains("parameters\0a small red circle at the center on a blue background\nSteps: 3, Sampler: Euler, CFG scale: 4, Seed: 7, Size: 64x64, Model hash: ", text, StringComparison.Ordinal);
         Assert.Contains("Seed: 7", text, StringComparison.Ordinal);
-        Assert.Contains("RAS sample ratio: 0.5, RAS metric: std", text, StringComparison.Ordinal);
+        Assert.Contains("RAS sample ratio: 0.35, RAS metric: delta", text, StringComparison.Ordinal);   // the model's --ras preset
         Assert.Contains("RAS selection: revisit", text, StringComparison.Ordinal);
         Assert.True(File.Exists(temp.File("heat.png")));
         Assert.Contains("tokens:", first.Out, StringComparison.Ordinal);

@@ -56,8 +56,8 @@ public sealed class A1111SemanticsTests(ServerFixture fixture) : IClassFixture<S
             alwayson_scripts = new { RAS = new { args = new object[] { true, 0.25, "l2norm" } } },
         });
         string text = result.Infotexts[0];
-        Assert.Contains("Model: ras-shapes, RAS sample ratio: 0.25, RAS metric: l2norm, RAS high ratio: 0.3, RAS starvation scale: 1, RAS scheduler start step: 4, "
-            + "RAS scheduler end step: 8, RAS error reset steps: \"3,5\", RAS skip num step: 0, RAS skip num step length: 0, RAS selection: revisit, Shift: 3", text, StringComparison.Ordinal);
+        Assert.Contains("Model: ras-shapes, RAS sample ratio: 0.25, RAS metric: l2norm, RAS high ratio: 0, RAS starvation scale: 1, RAS scheduler start step: 2, "
+            + "RAS scheduler end step: 8, RAS error reset steps: \"3,5\", RAS skip num step: 0, RAS skip num step length: 0, RAS selection: revisit, RAS dilate: 1, Shift: 3", text, StringComparison.Ordinal);
         byte[] heatmap = Convert.FromBase64String(result.Info["ras_heatmaps"]![0]!.GetValue<string>());
         Png.Decode(heatmap, 256, 256);
 
@@ -143,7 +143,7 @@ public sealed class A1111SemanticsTests(ServerFixture fixture) : IClassFixture<S
             Assert.Equal(200, status);
             Assert.Equal(result.Infotexts[0], info!["info"]!.GetValue<string>());
             Assert.Equal("一只猫, a cat", info["parameters"]!["Prompt"]!.GetValue<string>());
-            Assert.Equal("0.5", info["parameters"]!["RAS sample ratio"]!.GetValue<string>());
+            Assert.Equal("0.35", info["parameters"]!["RAS sample ratio"]!.GetValue<string>());   // the model's --ras preset
         }
     }
 
