@@ -71,23 +71,7 @@ internal static class A1111Api
         _ => option.Replace('-', '_'),
     };
 
-    private static async Task Guarded(HttpContext context, Func<Task> handler)
-    {
-        try
-        {
-            await handler().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client is gone; nobody reads an answer.
-        }
-#pragma warning disable CA1031 // Every failure becomes an answer in the surface's error shape.
-        catch (Exception e) when (!context.Response.HasStarted)
-#pragma warning restore CA1031
-        {
-            await HttpJson.WriteErrorAsync(context, Surface.A1111, HttpJson.ToApi(e, FieldOf)).ConfigureAwait(false);
-        }
-    }
+    private static Task Guarded(HttpContext context, Func<Task> handler) => HttpJson.GuardedAsync(context, Surface.A1111, FieldOf, handler);
 
     private static async Task GenerateAsync(HttpContext context, ServerState state, bool imageToImage)
     {

@@ -130,6 +130,28 @@ internal static class HttpJson
     }
 
     /// <summary>
+    /// Runs a route's handler and answers any failure in the surface's error shape (field names through
+    /// <paramref name="fieldOf"/>); a client that went away gets no answer.
+    /// </summary>
+    public static async Task GuardedAsync(HttpContext context, Surface surface, Func<string, string> fieldOf, Func<Task> handler)
+    {
+        try
+        {
+            await handler().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client is gone; nobody reads an answer.
+        }
+#pragma warning disable CA1031 // Every failure becomes an answer in the surface's error shape.
+        catch (Exception e) when (!context.Response.HasStarted)
+#pragma warning restore CA1031
+        {
+            await WriteErrorAsync(context, surface, ToApi(e, fieldOf)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// An exception from parsing or generation as an <see cref="ApiException"/>: the library's option errors become 400s naming
     /// the request field (through <paramref name="fieldOf"/>), other input errors 400s, anything else a 500.
     /// </summary>

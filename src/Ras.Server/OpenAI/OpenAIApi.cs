@@ -47,22 +47,7 @@ internal static class OpenAIApi
         _ => option.Replace('-', '_'),
     };
 
-    private static async Task Guarded(HttpContext context, Func<Task> handler)
-    {
-        try
-        {
-            await handler().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-        }
-#pragma warning disable CA1031 // Every failure becomes an answer in the surface's error shape.
-        catch (Exception e) when (!context.Response.HasStarted)
-#pragma warning restore CA1031
-        {
-            await HttpJson.WriteErrorAsync(context, Surface.OpenAI, HttpJson.ToApi(e, FieldOf)).ConfigureAwait(false);
-        }
-    }
+    private static Task Guarded(HttpContext context, Func<Task> handler) => HttpJson.GuardedAsync(context, Surface.OpenAI, FieldOf, handler);
 
     private static async Task EditAsync(HttpContext context, ServerState state)
     {
