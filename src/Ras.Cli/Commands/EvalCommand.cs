@@ -27,7 +27,7 @@ internal sealed class EvalCommand : ICliCommand
     private readonly Option<double> guidance = new("--guidance") { Description = $"Guidance scale.", DefaultValueFactory = _ => ShapesPipeline.DefaultGuidance };
     private readonly Option<string> ratios = new("--ratios")
     {
-        Description = "RAS sample ratios to evaluate, comma list; each gets an official, a revisit and a fewer-steps row. \"\" for the dense row only.",
+        Description = "RAS sample ratios to evaluate, comma list; each gets an official, a revisit and a fewer-steps row. The dense row, the model's --ras preset and a fewer-steps row of the preset's FLOPs are always there; \"\" runs only those (a quick check of the preset).",
         DefaultValueFactory = _ => "0.75,0.5,0.25",
     };
     private readonly Option<string?> json = new("--json") { Description = "Write the rows as JSON here (and the markdown table next to it, .md)." };
