@@ -14,7 +14,17 @@ internal sealed record BenchRow(
     [property: JsonPropertyName("flops")] double Flops,
     [property: JsonPropertyName("ideal_speedup")] double IdealSpeedup,
     [property: JsonPropertyName("speedup")] double Speedup,
-    [property: JsonPropertyName("efficiency")] double Efficiency);
+    [property: JsonPropertyName("efficiency")] double Efficiency)
+{
+    /// <summary>How the weights were stored (<c>ras bench --weights</c>): f32, bf16, fp8, q8_0, q4_k, or "as stored" for a --model.</summary>
+    [JsonPropertyName("weights")]
+    public string Weights { get; init; } = "f32";
+
+    /// <summary>With several weight forms: this row's time ÷ the first form's at the same ratio.</summary>
+    [JsonPropertyName("time_vs_first_weights")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? TimeVsFirstForm { get; init; }
+}
 
 /// <summary>The JSON of <c>ras bench</c> (forward timing).</summary>
 internal sealed record BenchReport(

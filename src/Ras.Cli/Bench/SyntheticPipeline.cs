@@ -204,34 +204,17 @@ internal static class SyntheticPipeline
             set_default_device(previous);
         }
 
-        if (packed is string form)
+        string path = Path.Combine(dir, file);
+        return packed switch
         {
-            return form == "fp8"
-                ? SparseCheckpoint.WriteFp8(Path.Combine(dir, file), entries)
-                : SparseCheckpoint.WriteGguf(Path.Combine(dir, Path.ChangeExtension(file, ".gguf")), entries,
-                    form == "q8_0" ? GgufTensorType.Q8_0 : GgufTensorType.Q4_K, config.Contains("FluxTransformer2DModel", StringComparison.Ordinal) ? "flux" : "sd3");
-        }
-
-        int size = dtype == ScalarType.Float32 ? 4 : 2;
-        string dtypeName = dtype switch { ScalarType.Float16 => "F16", ScalarType.BFloat16 => "BF16", _ => "F32" };
-        var header = new Dictionary<string, object> { ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" } };
-        long offset = 0;
-        foreach ((string key, long[] shape) in entries)
-        {
-            long length = shape.Aggregate(1L, (a, b) => a * b) * size;
-            header[key] = new Dictionary<string, object> { ["dtype"] = dtypeName, ["shape"] = shape, ["data_offsets"] = new[] { offset, offset + length } };
-            offset += length;
-        }
-
-        byte[] json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
-        int padded = (json.Length + 7) / 8 * 8;
-        using var stream = File.Create(Path.Combine(dir, file));
-        stream.Write(BitConverter.GetBytes((long)padded));
-        stream.Write(json);
-        stream.Write(Enumerable.Repeat((byte)' ', padded - json.Length).ToArray());
-        stream.SetLength(8 + padded + offset);   // a hole: reads as zeros, takes no disk space
-        return offset;
+            "fp8" => SyntheticCheckpoint.WriteSafetensors(path, entries, "F8_E4M3"),
+            "q8_0" or "q4_k" => SyntheticCheckpoint.WriteGguf(Path.ChangeExtension(path, ".gguf"), entries,
+                packed == "q8_0" ? GgufTensorType.Q8_0 : GgufTensorType.Q4_K, config.Contains("FluxTransformer2DModel", StringComparison.Ordinal) ? "flux" : "sd3"),
+            _ => SyntheticCheckpoint.WriteSafetensors(path, entries, DTypeName(dtype), DTypeName(dtype)),
+        };
     }
+
+    private static string DTypeName(ScalarType dtype) => dtype switch { ScalarType.Float16 => "F16", ScalarType.BFloat16 => "BF16", _ => "F32" };
 
     private static void WriteJson(string path, object value)
     {

@@ -35,6 +35,13 @@ internal sealed class BenchCommand : ICliCommand
     };
 
     private readonly WeightStorageFlag weightStorage = new("full");
+    private readonly Option<string> weights = new("--weights")
+    {
+        Description = "With --synthetic: how the weights are stored, one form or a comma list timed side by side: f32 (resident, as built), " +
+            "bf16, fp8 (F8_E4M3 safetensors), q8_0, q4_k (GGUF); the others are written with random values to a temporary folder and " +
+            "loaded as a downloaded file is with --weight-storage stored (upcast or dequantized per block at each forward).",
+        DefaultValueFactory = _ => StoredWeights.Resident,
+    };
     private readonly Option<int?> singleLayers = new("--single-layers") { Description = "Single-stream blocks of a synthetic FLUX.1 model. Default: the real model's." };
     private readonly Option<int> height = new("--height") { Description = "Image height in pixels (latents are 1/8).", DefaultValueFactory = _ => 1024 };
     private readonly Option<int> width = new("--width") { Description = "Image width in pixels.", DefaultValueFactory = _ => 1024 };
@@ -52,7 +59,7 @@ internal sealed class BenchCommand : ICliCommand
     {
         var command = new Command("bench", "Time the transformer dense vs RAS (FLOP-ideal speedup and efficiency), or measure a sampling loop's memory with --steps.")
         {
-            model, synthetic, layers, singleLayers, weightStorage.Option, height, width, textTokens, batch, ratios, repeat, json, steps, seed,
+            model, synthetic, layers, singleLayers, weightStorage.Option, weights, height, width, textTokens, batch, ratios, repeat, json, steps, seed,
         };
         ras.AddTo(command);
         compute.AddTo(command);
@@ -68,34 +75,80 @@ internal sealed class BenchCommand : ICliCommand
             AtomicFile.EnsureWritable(jsonPath);
         }
 
-        torch.manual_seed(result.GetValue(seed));
-        long loadStart = Stopwatch.GetTimestamp();
-        using DenoisingTransformer transformer = LoadModel(result, device, out string modelName);
-        TimeSpan loadTime = Stopwatch.GetElapsedTime(loadStart);
-        var setup = BenchSetup.Create(transformer.PatchSize, transformer.LatentChannels, result.GetValue(height), result.GetValue(width),
-            result.GetValue(textTokens) ?? transformer.DefaultTextTokens, result.GetValue(batch) ?? (transformer.GuidanceKind == GuidanceKind.ClassifierFree ? 2 : 1));
-        transformer.CheckLatentSize(setup.LatentHeight, setup.LatentWidth, setup.LatentHeight > setup.LatentWidth ? "height" : "width");
-        context.Out.WriteLine($"model:   {modelName}: {transformer.Summary}");
-        context.Out.WriteLine($"input:   batch {setup.Batch}, {setup.ImageTokens} image tokens ({setup.Height}×{setup.Width} px), {setup.TextTokens} text tokens");
-        context.Out.WriteLine($"device:  {ComputeFlags.Describe(device)}");
-        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"load:    {loadTime.TotalSeconds:0.00} s ({(result.GetValue(model) is null ? "built with random weights" : "built uninitialised, weights read from the checkpoint")})"));
-
-        object report = result.GetValue(steps) is int loopSteps
-            ? RunLoop(transformer, setup, loopSteps, ras.Apply(result, new RasOptions()), device, context)
-            : RunForwards(transformer, setup, ParseRatios(result.GetValue(ratios)!), result.GetValue(repeat), device, modelName, context);
-
-        if (jsonPath is not null)
+        int seedValue = result.GetValue(seed);
+        torch.manual_seed(seedValue);
+        IReadOnlyList<string> forms = StoredWeights.Parse(result.GetValue(weights)!);
+        if (result.GetValue(steps) is not null && forms.Count > 1)
         {
-            byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(report, JsonOptions);
-            AtomicFile.Write(jsonPath, stream => stream.Write(bytes));
-            context.Out.WriteLine($"wrote:   {jsonPath}");
+            throw new OptionsException("weights", "--steps measures one model: give a single form");
         }
 
-        return Task.FromResult(ExitCodes.Ok);
+        string scratch = Path.Combine(Path.GetTempPath(), $"ras-bench-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var loaded = new List<(string Form, DenoisingTransformer Transformer, TimeSpan Load)>();
+        try
+        {
+            long loadStart = Stopwatch.GetTimestamp();
+            bool templateOnly = !forms.Contains(StoredWeights.Resident) && result.GetValue(model) is null;
+            DenoisingTransformer first = LoadModel(result, device, templateOnly, out string modelName);
+            loaded.Add((result.GetValue(model) is null ? StoredWeights.Resident : "as stored", first, Stopwatch.GetElapsedTime(loadStart)));
+            foreach (string form in forms.Where(f => f != StoredWeights.Resident))
+            {
+                loadStart = Stopwatch.GetTimestamp();
+                loaded.Add((form, StoredWeights.Load(first, form, Path.Combine(scratch, form), seedValue, device), Stopwatch.GetElapsedTime(loadStart)));
+            }
+
+            if (templateOnly)
+            {
+                loaded[0].Transformer.Dispose();
+                loaded.RemoveAt(0);
+            }
+
+            DenoisingTransformer transformer = loaded[0].Transformer;
+            var setup = BenchSetup.Create(transformer.PatchSize, transformer.LatentChannels, result.GetValue(height), result.GetValue(width),
+                result.GetValue(textTokens) ?? transformer.DefaultTextTokens, result.GetValue(batch) ?? (transformer.GuidanceKind == GuidanceKind.ClassifierFree ? 2 : 1));
+            transformer.CheckLatentSize(setup.LatentHeight, setup.LatentWidth, setup.LatentHeight > setup.LatentWidth ? "height" : "width");
+            context.Out.WriteLine($"model:   {modelName}: {transformer.Summary}");
+            context.Out.WriteLine($"input:   batch {setup.Batch}, {setup.ImageTokens} image tokens ({setup.Height}×{setup.Width} px), {setup.TextTokens} text tokens");
+            context.Out.WriteLine($"device:  {ComputeFlags.Describe(device)}");
+            foreach ((string form, _, TimeSpan load) in loaded)
+            {
+                string how = form switch
+                {
+                    StoredWeights.Resident => "built with random weights",
+                    "as stored" => "built uninitialised, weights read from the checkpoint",
+                    _ => "written with random values, loaded kept in that form",
+                };
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load:    {load.TotalSeconds:0.00} s{(loaded.Count > 1 ? $" {form}" : string.Empty)} ({how})"));
+            }
+
+            object report = result.GetValue(steps) is int loopSteps
+                ? RunLoop(transformer, setup, loopSteps, ras.Apply(result, new RasOptions()), device, context)
+                : RunForwards([.. loaded.Select(l => (l.Form, l.Transformer))], setup, ParseRatios(result.GetValue(ratios)!), result.GetValue(repeat), device, modelName, seedValue, context);
+
+            if (jsonPath is not null)
+            {
+                byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(report, JsonOptions);
+                AtomicFile.Write(jsonPath, stream => stream.Write(bytes));
+                context.Out.WriteLine($"wrote:   {jsonPath}");
+            }
+
+            return Task.FromResult(ExitCodes.Ok);
+        }
+        finally
+        {
+            foreach ((_, DenoisingTransformer transformer, _) in loaded)
+            {
+                transformer.Dispose();   // unmaps the stored files before their folder goes
+            }
+
+            if (Directory.Exists(scratch))
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+        }
     }
 
-    private DenoisingTransformer LoadModel(ParseResult result, Device device, out string name)
+    private DenoisingTransformer LoadModel(ParseResult result, Device device, bool templateOnly, out string name)
     {
         string? dir = result.GetValue(model);
         string? preset = result.GetValue(synthetic);
@@ -112,6 +165,11 @@ internal sealed class BenchCommand : ICliCommand
                 {
                     throw new OptionsException(flag, "sets the depth of a --synthetic model; a --model folder has its own");
                 }
+            }
+
+            if (result.GetResult(weights) is { Implicit: false })
+            {
+                throw new OptionsException("weights", "applies to a --synthetic model; a --model folder's weights are stored as its file stores them (see --weight-storage)");
             }
 
             name = dir;
@@ -143,10 +201,26 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         name = $"synthetic {preset} (random weights, {depth} layers{(single is int n ? $" + {n} single-stream" : string.Empty)})";
-        return synthesized.Create(depth, single, device);
+        if (!templateOnly)
+        {
+            return synthesized.Create(depth, single, device);
+        }
+
+        // Only the keys, shapes and config of the stored forms are needed: no memory, no initialisation.
+        Device previous = get_default_device();
+        set_default_device(META);
+        try
+        {
+            return synthesized.Create(depth, single, META);
+        }
+        finally
+        {
+            set_default_device(previous);
+        }
     }
 
-    private static BenchReport RunForwards(DenoisingTransformer transformer, BenchSetup setup, double[] sampleRatios, int repeats, Device device, string modelName, CliContext context)
+    private static BenchReport RunForwards(IReadOnlyList<(string Form, DenoisingTransformer Transformer)> models, BenchSetup setup, double[] sampleRatios, int repeats,
+        Device device, string modelName, int seed, CliContext context)
     {
         if (repeats < 1)
         {
@@ -154,21 +228,34 @@ internal sealed class BenchCommand : ICliCommand
         }
 
         using var inference = inference_mode();
-        using var cancel = transformer.CancelBetweenBlocks(context.Cancellation);   // a forward can take 20 s: Ctrl+C stops between blocks
-        using var inputs = new BenchInputs(transformer, setup, device);
-        double denseFlops = transformer.Flops(setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
+        DenoisingTransformer template = models[0].Transformer;
+        double denseFlops = template.Flops(setup.Batch, setup.ImageTokens, setup.ImageTokens, setup.TextTokens);
         var ordered = sampleRatios.OrderByDescending(r => r).ToArray();
-        var runners = ordered.Select(r => new ForwardRunner(inputs, setup, setup.ImageTokens - (int)Math.Floor((1 - r) * setup.ImageTokens), device)).ToArray();
+        var cancels = new List<IDisposable>();
+        var inputs = new List<BenchInputs>();
+        var runners = new List<(string Form, double Ratio, ForwardRunner Runner)>();
         try
         {
-            // Side by side: every round times each ratio once, so machine noise hits all ratios alike.
-            var samples = ordered.Select(_ => new double[repeats]).ToArray();
+            foreach ((string form, DenoisingTransformer transformer) in models)
+            {
+                cancels.Add(transformer.CancelBetweenBlocks(context.Cancellation));   // a forward can take 20 s: Ctrl+C stops between blocks
+                torch.manual_seed(seed);   // every form sees the same inputs and the same active tokens
+                var formInputs = new BenchInputs(transformer, setup, device);
+                inputs.Add(formInputs);
+                foreach (double ratio in ordered)
+                {
+                    runners.Add((form, ratio, new ForwardRunner(formInputs, setup, setup.ImageTokens - (int)Math.Floor((1 - ratio) * setup.ImageTokens), device)));
+                }
+            }
+
+            // Side by side: every round times each form and ratio once, so machine noise hits all of them alike.
+            var samples = runners.Select(_ => new double[repeats]).ToArray();
             for (int round = -1; round < repeats; round++)
             {
-                for (int i = 0; i < runners.Length; i++)
+                for (int i = 0; i < runners.Count; i++)
                 {
                     context.Cancellation.ThrowIfCancellationRequested();
-                    double ms = runners[i].TimeOne();
+                    double ms = runners[i].Runner.TimeOne();
                     if (round >= 0)
                     {
                         samples[i][round] = ms;
@@ -176,36 +263,47 @@ internal sealed class BenchCommand : ICliCommand
                 }
             }
 
-            double denseMs = Median(samples[0]);
+            bool several = models.Count > 1;
             var rows = new List<BenchRow>();
             context.Out.WriteLine();
-            context.Out.WriteLine("ratio   active  text   median ms   speedup   ideal   efficiency");
-            for (int i = 0; i < ordered.Length; i++)
+            context.Out.WriteLine((several ? "weights " : string.Empty) + "ratio   active  text   median ms   speedup   ideal   efficiency" + (several ? $"   vs {models[0].Form}" : string.Empty));
+            for (int i = 0; i < runners.Count; i++)
             {
-                int active = runners[i].Active;
+                (string form, double ratio, ForwardRunner runner) = runners[i];
                 double median = Median(samples[i]);
-                double flops = transformer.Flops(setup.Batch, setup.ImageTokens, active, setup.TextTokens);
+                double denseMs = Median(samples[runners.FindIndex(r => r.Form == form)]);                       // this form's dense forward
+                double firstFormMs = Median(samples[runners.FindIndex(r => r.Form == models[0].Form && r.Ratio == ratio)]);
+                double flops = template.Flops(setup.Batch, setup.ImageTokens, runner.Active, setup.TextTokens);
                 double ideal = denseFlops / flops;
                 double speedup = denseMs / median;
-                rows.Add(new BenchRow(ordered[i], active, setup.TextTokens, median, samples[i], flops, ideal, speedup, speedup / ideal));
+                rows.Add(new BenchRow(ratio, runner.Active, setup.TextTokens, median, samples[i], flops, ideal, speedup, speedup / ideal)
+                {
+                    Weights = form, TimeVsFirstForm = several ? median / firstFormMs : null,
+                });
                 context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ordered[i],-7} {active,6} {setup.TextTokens,5} {median,11:0.0} {speedup,9:0.00} {ideal,7:0.00} {speedup / ideal,12:0.00}"));
+                    $"{(several ? $"{form,-8}" : string.Empty)}{ratio,-7} {runner.Active,6} {setup.TextTokens,5} {median,11:0.0} {speedup,9:0.00} {ideal,7:0.00} {speedup / ideal,12:0.00}{(several ? $" {median / firstFormMs,8:0.00}×" : string.Empty)}"));
             }
 
-        var config = new Dictionary<string, object>(transformer.ConfigFacts) { ["model"] = modelName };
-        return new BenchReport(rows, MachineInfo.Describe(), new Dictionary<string, object>(config)
-        {
-            ["height"] = setup.Height, ["width"] = setup.Width,
-            ["image_tokens"] = setup.ImageTokens, ["text_tokens"] = setup.TextTokens, ["batch"] = setup.Batch, ["repeat"] = repeats,
-            ["flops_counted"] = "linear layers, patch embedding, attention QK^T and AV; 2 FLOPs per multiply-add",
-            ["timing"] = "median of --repeat rounds; each round times every ratio once (side by side, heap trimmed before each forward as in sampling), after one untimed warm-up round",
-        });
+            var config = new Dictionary<string, object>(template.ConfigFacts) { ["model"] = modelName };
+            return new BenchReport(rows, MachineInfo.Describe(), new Dictionary<string, object>(config)
+            {
+                ["height"] = setup.Height, ["width"] = setup.Width,
+                ["image_tokens"] = setup.ImageTokens, ["text_tokens"] = setup.TextTokens, ["batch"] = setup.Batch, ["repeat"] = repeats,
+                ["weights"] = models.Select(m => m.Form).ToArray(),
+                ["flops_counted"] = "linear layers, patch embedding, attention QK^T and AV; 2 FLOPs per multiply-add",
+                ["timing"] = "median of --repeat rounds; each round times every weight form and ratio once (side by side, heap trimmed before each forward as in sampling), after one untimed warm-up round",
+            });
         }
         finally
         {
-            foreach (ForwardRunner runner in runners)
+            foreach ((_, _, ForwardRunner runner) in runners)
             {
                 runner.Dispose();
+            }
+
+            foreach (IDisposable owned in inputs.Cast<IDisposable>().Concat(cancels))
+            {
+                owned.Dispose();
             }
         }
     }

@@ -125,6 +125,12 @@ public abstract class DenoisingTransformer : IDisposable
     /// <summary>Frees the model.</summary>
     protected abstract void Dispose(bool disposing);
 
+    /// <summary>The transformer's diffusers <c>config.json</c> text (to write the model as a folder, e.g. <c>ras bench --weights</c>).</summary>
+    internal abstract string ConfigJson { get; }
+
+    /// <summary>The transformer module itself: its state dict has the diffusers key names and shapes.</summary>
+    internal abstract TorchSharp.torch.nn.Module Module { get; }
+
     /// <summary>The model's per-block hook, for <see cref="CancelBetweenBlocks"/>; null when it has none.</summary>
     protected virtual Models.Common.IStreamedBlocks? Blocks => null;
 

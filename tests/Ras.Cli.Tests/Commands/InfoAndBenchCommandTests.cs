@@ -116,4 +116,52 @@ public sealed class InfoAndBenchCommandTests : IDisposable
             Assert.Contains("load:", result.Out, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void Bench_times_weight_forms_side_by_side_and_leaves_no_folder()
+    {
+        string json = temp.File("forms.json");
+        var before = Directory.GetDirectories(Path.GetTempPath(), "ras-bench-*").ToHashSet();
+        var result = CliRunner.Run("bench", "--synthetic", "sd3-medium", "--layers", "1", "--height", "64", "--width", "64", "--text-tokens", "5",
+            "--weights", "f32,q8_0,fp8,q4_k,bf16", "--ratios", "0.5", "--repeat", "1", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        var rows = document.RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(["f32", "f32", "q8_0", "q8_0", "fp8", "fp8", "q4_k", "q4_k", "bf16", "bf16"], rows.Select(r => r.GetProperty("weights").GetString()));
+        Assert.Equal([1.0, 0.5, 1.0, 0.5, 1.0, 0.5, 1.0, 0.5, 1.0, 0.5], rows.Select(r => r.GetProperty("ratio").GetDouble()));
+        Assert.All(rows.Take(2), r => Assert.Equal(1.0, r.GetProperty("time_vs_first_weights").GetDouble()));
+        Assert.All(rows, r => Assert.True(r.GetProperty("median_ms").GetDouble() > 0));
+        Assert.Equal(4, result.Out.Split('\n').Count(l => l.Contains("loaded kept in that form", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Directory.GetDirectories(Path.GetTempPath(), "ras-bench-*"), d => !before.Contains(d));
+    }
+
+    [Fact]
+    public void Bench_without_f32_builds_no_float32_model()
+    {
+        var result = CliRunner.Run("bench", "--synthetic", "flux-dev", "--layers", "1", "--single-layers", "0", "--height", "64", "--width", "64", "--text-tokens", "4",
+            "--weights", "q4_k", "--ratios", "1", "--repeat", "1");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.DoesNotContain("f32", result.Out.Split('\n').Single(l => l.StartsWith("load:", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Matches("\n1 +[0-9]+ +4 ", result.Out);   // a single form: the plain table
+    }
+
+    [Theory]
+    [InlineData("--weights", "q3_k")]
+    [InlineData("--weights", "f32,f32")]
+    [InlineData("--weights", "")]
+    public void Bench_rejects_bad_weight_forms(string flag, string value)
+    {
+        var result = CliRunner.Run("bench", "--synthetic", "sd3-medium", "--layers", "1", flag, value);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("error: weights: ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_weights_apply_to_synthetic_models_only()
+    {
+        var result = CliRunner.Run("bench", "--model", model, "--weights", "q8_0");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--weight-storage", result.Error, StringComparison.Ordinal);
+        Assert.Equal(2, CliRunner.Run("bench", "--synthetic", "sd3-medium", "--layers", "1", "--weights", "f32,q8_0", "--steps", "2").ExitCode);
+    }
 }

@@ -17,6 +17,9 @@ internal static unsafe class DecodedCopy
     /// <summary>Elements per chunk (16 MiB of float32).</summary>
     private const long ChunkElements = 1L << 22;
 
+    /// <summary>Elements per parallel chunk when decoding in place (1 MiB of float32: small enough to share a block's matrices among cores).</summary>
+    private const long ParallelChunkElements = 1L << 18;
+
     /// <summary>
     /// Decodes <paramref name="elements"/> values into <paramref name="destination"/> (same element count). Chunks start at
     /// multiples of <paramref name="granule"/> (a quantization block), so the decoder never splits a block.
@@ -39,23 +42,18 @@ internal static unsafe class DecodedCopy
         }
 
         using Tensor flat = destination.view(-1);
-        bool direct = destination.dtype == ScalarType.Float32 && destination.device_type == DeviceType.CPU;
-        using Tensor? scratch = direct ? null : empty(Math.Min(chunk, elements), ScalarType.Float32);
+        if (destination.dtype == ScalarType.Float32 && destination.device_type == DeviceType.CPU)
+        {
+            DecodeInPlace(flat, elements, granule, decode);
+            return;
+        }
+
+        using Tensor scratch = empty(Math.Min(chunk, elements), ScalarType.Float32);
         for (long first = 0; first < elements; first += chunk)
         {
             long count = Math.Min(chunk, elements - first);
             using Tensor part = flat.narrow(0, first, count);
-            if (direct)
-            {
-                fixed (byte* target = part.bytes)
-                {
-                    decode(first, count, (float*)target);
-                }
-
-                continue;
-            }
-
-            using Tensor staged = scratch!.narrow(0, 0, count);
+            using Tensor staged = scratch.narrow(0, 0, count);
             fixed (byte* target = staged.bytes)
             {
                 decode(first, count, (float*)target);
@@ -63,6 +61,39 @@ internal static unsafe class DecodedCopy
 
             part.copy_(staged);
         }
+    }
+
+    /// <summary>
+    /// Decodes straight into a contiguous float32 CPU tensor, in parallel chunks on every core: dequantizing a block's
+    /// weights at each use (packed storage) is on the forward's critical path, and the decoders are pure functions of
+    /// their chunk, so the chunks are independent.
+    /// </summary>
+    private static void DecodeInPlace(Tensor flat, long elements, long granule, DecodeChunk decode)
+    {
+        long chunk = Math.Max(granule, ParallelChunkElements / granule * granule);
+        int chunks = (int)((elements + chunk - 1) / chunk);
+        var targets = new nint[chunks];
+        for (int i = 0; i < chunks; i++)
+        {
+            long first = i * chunk;
+            using Tensor part = flat.narrow(0, first, Math.Min(chunk, elements - first));
+            fixed (byte* target = part.bytes)
+            {
+                targets[i] = (nint)target;   // native memory: the address stays valid while the tensor lives
+            }
+        }
+
+        if (chunks == 1)
+        {
+            decode(0, elements, (float*)targets[0]);
+            return;
+        }
+
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            long first = i * chunk;
+            decode(first, Math.Min(chunk, elements - first), (float*)targets[i]);
+        });
     }
 
     /// <summary>Releases the mapped source pages of a decoded chunk (see <see cref="MappedPages"/>).</summary>

@@ -133,6 +133,10 @@ internal sealed class FluxDenoisingTransformer(FluxTransformer2DModel transforme
 
     protected override Ras.Models.Common.IStreamedBlocks Blocks => transformer;
 
+    internal override string ConfigJson => Config.ToJson();
+
+    internal override nn.Module Module => transformer;
+
     protected override void Dispose(bool disposing) => transformer.Dispose();
 
     /// <summary>The packed grid of <c>img_ids</c> <c>(0, row, col)</c>: it must be the row-major grid of N tokens.</summary>

@@ -105,5 +105,9 @@ internal sealed class LuminaDenoisingTransformer(LuminaNextDiT2DModel transforme
 
     protected override Ras.Models.Common.IStreamedBlocks Blocks => transformer;
 
+    internal override string ConfigJson => Config.ToJson();
+
+    internal override nn.Module Module => transformer;
+
     protected override void Dispose(bool disposing) => transformer.Dispose();
 }

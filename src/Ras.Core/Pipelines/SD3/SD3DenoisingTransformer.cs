@@ -89,5 +89,9 @@ internal sealed class SD3DenoisingTransformer(SD3Transformer2DModel transformer)
 
     protected override Ras.Models.Common.IStreamedBlocks Blocks => transformer;
 
+    internal override string ConfigJson => Config.ToJson();
+
+    internal override nn.Module Module => transformer;
+
     protected override void Dispose(bool disposing) => transformer.Dispose();
 }
