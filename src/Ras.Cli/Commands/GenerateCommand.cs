@@ -19,8 +19,8 @@ namespace Ras.Cli.Commands;
 internal sealed class GenerateCommand : ICliCommand
 {
     private readonly Argument<string> prompt = new("prompt") { Description = "What to draw." };
-    private readonly Option<string?> model = new("--model") { Description = "A diffusers pipeline folder (SD3 / SD3.5, FLUX.1, Lumina-Next, ras-shapes) or a single-file .safetensors (Stability's SD3 / SD3.5 layout, Black Forest Labs' FLUX.1 layout with or without ComfyUI's model.diffusion_model. prefix). Default: the built-in ras-shapes model (64×64 procedural shapes)." };
-    private readonly Option<string?> config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder of the same family whose configs and tokenizer files are used (as diffusers' from_single_file(config=…)). Required for the tokenizers." };
+    private readonly Option<string?> model = new("--model") { Description = "A diffusers pipeline folder (SD3 / SD3.5, FLUX.1, Lumina-Next, ras-shapes) or a single file, .safetensors (any dtype, fp8) or .gguf (Stability's SD3 / SD3.5 layout, Black Forest Labs' FLUX.1 layout, with or without ComfyUI's model.diffusion_model. prefix); the text encoders and VAE it lacks come from --clip-l/--clip-g/--t5/--vae or --config. Default: the built-in ras-shapes model (64×64 procedural shapes)." };
+    private readonly Option<string?> config = new("--config") { Description = "For a single-file checkpoint: a diffusers folder of the same family whose configs, tokenizer files and (for components not given as files) weights are used, as diffusers' from_single_file(config=…). Without it the standard configs and the built-in CLIP and T5 tokenizers are used." };
     private readonly Option<string> negative = new("--negative-prompt") { Description = "Negative prompt for CFG (FLUX.1: only with --true-cfg). Default: empty.", DefaultValueFactory = _ => string.Empty };
     private readonly Option<int?> width = new("--width") { Description = "Width in pixels: a multiple of 16 for SD3, FLUX.1 and Lumina-Next (VAE 8 × patch 2), of 4 for ras-shapes (at most 64). Default: the model's native size (img2img: the input's, rounded down; ras-shapes: its native size when the input's does not fit)." };
     private readonly Option<int?> height = new("--height") { Description = "Height in pixels (as --width). Default: the model's native size." };
@@ -35,6 +35,7 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<string> output = new("--out") { Description = "PNG to write (a .png path; the parameters go in its text chunk).", DefaultValueFactory = _ => "out.png" };
     private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3 and FLUX.1-dev: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; FLUX.1-schnell: the same from step 2 with no reset; the built-in ras-shapes: the frontier sweep's choice, sample-ratio 0.35 from step 2 with metric delta, dilate 1, high-ratio 0 and revisit selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
     private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG (a .png path other than --out) showing, per token, in how many steps it was computed (blue few, red all), over the image." };
+    private readonly ComponentFileFlags components = new();
     private readonly FamilyFlags family = new();
     private readonly RasFlags ras = new();
     private readonly ComputeFlags compute = new();
@@ -45,6 +46,7 @@ internal sealed class GenerateCommand : ICliCommand
         {
             prompt, model, config, negative, width, height, steps, guidance, seed, batch, shift, image, strength, weightStorage.Option, output, useRas, heatmap,
         };
+        components.AddTo(command);
         family.AddTo(command);
         ras.AddTo(command);
         compute.AddTo(command);
@@ -79,7 +81,7 @@ internal sealed class GenerateCommand : ICliCommand
         string? modelPath = result.GetValue(model);
         WeightStorage storage = weightStorage.Apply(result);
         string modelFolder = modelPath ?? context.BuiltInModelFolder();
-        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelFolder, result.GetValue(config), device, storage);
+        using ITextToImagePipeline pipeline = TextToImagePipeline.Open(modelFolder, result.GetValue(config), device, storage, components.Apply(result));
         ModelIdentity identity = ModelIdentity.Of(modelFolder, modelPath is null ? BuiltInModel.Name : null);
         FamilyExtras? extras = family.Extras(pipeline.Family, result);
         PipelineDefaults defaults = pipeline.Defaults;

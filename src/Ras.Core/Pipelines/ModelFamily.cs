@@ -15,6 +15,13 @@ public sealed record PipelineOpenOptions
 
     /// <summary>How large weights are held; see <see cref="WeightStorage"/>.</summary>
     public WeightStorage Storage { get; init; } = WeightStorage.Auto;
+
+    /// <summary>Separate text encoder / VAE files used instead of the pipeline's own (families that take them: SD3, FLUX.1).</summary>
+    public ComponentFiles Components { get; init; } = ComponentFiles.None;
+
+    /// <summary>Throws unless no component file is given: for families whose pipelines take none.</summary>
+    /// <exception cref="Errors.OptionsException">One is given.</exception>
+    public void RequireNoComponentFiles(string family) => Components.For(family, new Dictionary<string, string>());
 }
 
 /// <summary>A random-weight model of a family's real widths, for <c>ras bench --synthetic</c>.</summary>

@@ -4,6 +4,7 @@ using Ras.Models.Clip;
 using Ras.Models.T5;
 using Ras.Models.Vae;
 using Ras.Schedulers;
+using Ras.Tokenizers;
 using static TorchSharp.torch;
 
 namespace Ras.Pipelines;
@@ -13,8 +14,9 @@ namespace Ras.Pipelines;
 /// single file (a transformer in its original layout, optionally with text encoders under <c>text_encoders.*</c> and a VAE)
 /// plus an optional <c>--config</c> folder of the same family, as diffusers' <c>from_single_file(config=…)</c>: its configs and
 /// tokenizers are used, and its weights supply every component the file lacks. Configs a single file cannot give are inferred
-/// from tensor shapes and the family's standard settings. Components load on demand, so each can be freed after its stage.
-/// A family's source adds only its components and layouts.
+/// from tensor shapes and the family's standard settings, and tokenizers it cannot give are the built-in ones
+/// (<see cref="BuiltInTokenizers"/>). Separate <see cref="ComponentFiles"/> replace any component's weights. Components
+/// load on demand, so each can be freed after its stage. A family's source adds only its components and layouts.
 /// </summary>
 public abstract class PipelineSource : IDisposable
 {
@@ -24,8 +26,10 @@ public abstract class PipelineSource : IDisposable
     private static readonly string[] VaePrefixes = [VaeLdmConverter.Prefix, "vae."];
 
     /// <summary>Wraps what <see cref="OpenPath"/> found.</summary>
-    protected PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage)
+    protected PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage,
+        IReadOnlyDictionary<string, ComponentFile>? components = null)
     {
+        Components = components ?? new Dictionary<string, ComponentFile>();
         Path = path;
         Folder = folder;
         SingleFile = singleFile;
@@ -45,6 +49,9 @@ public abstract class PipelineSource : IDisposable
     /// <summary>How the transformer's and the large text encoders' weights are held (CLIPs and VAEs are small and always float32).</summary>
     public WeightStorage Storage { get; }
 
+    /// <summary>Separate component files, by diffusers component folder name (e.g. <c>text_encoder_2</c>).</summary>
+    public IReadOnlyDictionary<string, ComponentFile> Components { get; }
+
     /// <summary>True for a single-file checkpoint.</summary>
     public bool IsSingleFile => SingleFile is not null;
 
@@ -62,19 +69,20 @@ public abstract class PipelineSource : IDisposable
     }
 
     /// <summary>
-    /// The tokenizer folder <paramref name="name"/>: from the pipeline folder, or for a single file from its <c>--config</c> folder.
+    /// The tokenizer folder <paramref name="name"/>: the pipeline folder's; for a single file the <c>--config</c> folder's when it
+    /// has one, else the library's built-in copy of the standard tokenizer (<paramref name="builtIn"/>).
     /// </summary>
-    /// <exception cref="RasInputException">The folder is missing (single files carry no tokenizer files).</exception>
-    public string TokenizerFolder(string name)
+    /// <exception cref="RasInputException">A pipeline folder lacks it.</exception>
+    public string TokenizerFolder(string name, BuiltInTokenizer builtIn)
     {
         string? root = Folder ?? ConfigFolder;
-        if (root is null)
+        string? folder = root is null ? null : System.IO.Path.Combine(root, name);
+        if (folder is not null && Directory.Exists(folder))
         {
-            throw new RasInputException($"{Path}: a single-file checkpoint carries no tokenizer files; pass --config DIR, a diffusers {Family.Name} folder with {name}/ (and the other tokenizer folders)");
+            return folder;
         }
 
-        string folder = System.IO.Path.Combine(root, name);
-        return Directory.Exists(folder) ? folder : throw new RasInputException($"{root}: tokenizer folder {name}/ is missing");
+        return Folder is not null ? throw new RasInputException($"{Folder}: tokenizer folder {name}/ is missing") : BuiltInTokenizers.Folder(builtIn);
     }
 
     /// <summary>
@@ -117,30 +125,24 @@ public abstract class PipelineSource : IDisposable
 
     /// <summary>
     /// Throws now, before anything is computed, unless every component a generation will load is somewhere: for a single file,
-    /// each tokenizer folder in the <c>--config</c> folder, and each of <paramref name="components"/> in the file (its flag
-    /// says so) or in the <c>--config</c> folder's weights. A pipeline folder's components were checked when it was opened.
+    /// each of <paramref name="components"/> in the file (its flag says so), in a component file, or in the <c>--config</c>
+    /// folder's weights. A pipeline folder's components were checked when it was opened; tokenizers always have a built-in copy.
     /// </summary>
     /// <exception cref="RasInputException">The first component missing, named with where it could come from.</exception>
-    protected void RequireComplete(IEnumerable<string> tokenizers, IEnumerable<(string Component, bool InFile, string FileKeys)> components)
+    protected void RequireComplete(IEnumerable<(string Component, bool InFile, string FileKeys, string Flag)> components)
     {
-        ArgumentNullException.ThrowIfNull(tokenizers);
         ArgumentNullException.ThrowIfNull(components);
         if (SingleFile is null)
         {
             return;
         }
 
-        foreach ((string component, bool inFile, string fileKeys) in components)
+        foreach ((string component, bool inFile, string fileKeys, string flag) in components)
         {
-            if (!inFile && ConfigWeights(component) is null)
+            if (!inFile && !Components.ContainsKey(component) && ConfigWeights(component) is null)
             {
-                throw new RasInputException($"{Path}: this single file has no {component} ({fileKeys}); pass --config DIR with a diffusers {Family.Name} folder that has {component}/ weights, or use a file that includes it");
+                throw new RasInputException($"{Path}: this single file has no {component} ({fileKeys}); give it as a file with --{flag} FILE, or pass --config DIR with a diffusers {Family.Name} folder that has {component}/ weights");
             }
-        }
-
-        foreach (string tokenizer in tokenizers)
-        {
-            TokenizerFolder(tokenizer);
         }
     }
 
@@ -191,9 +193,26 @@ public abstract class PipelineSource : IDisposable
     protected FlowMatchEulerDiscreteSchedulerConfig LoadSchedulerConfig(FlowMatchEulerDiscreteSchedulerConfig standard) =>
         ConfigPath("scheduler", "scheduler_config.json") is string config ? FlowMatchEulerDiscreteSchedulerConfig.Load(config) : standard;
 
-    /// <summary>The VAE's config: the folder's, else <paramref name="standard"/>.</summary>
-    protected AutoencoderKLConfig LoadVaeConfig(AutoencoderKLConfig standard) =>
-        ConfigPath("vae", "config.json") is string config ? AutoencoderKLConfig.Load(config) : standard;
+    /// <summary>
+    /// The VAE's config: the folder's, else <paramref name="standard"/>; a VAE file's or a single file's VAE has its architecture
+    /// read from its shapes (<see cref="VaeShapes"/>) over that.
+    /// </summary>
+    protected AutoencoderKLConfig LoadVaeConfig(AutoencoderKLConfig standard)
+    {
+        string? configPath = ConfigPath("vae", "config.json");
+        AutoencoderKLConfig known = configPath is not null ? AutoencoderKLConfig.Load(configPath) : standard;
+        if (Components.TryGetValue("vae", out ComponentFile? file))
+        {
+            // A VAE file's architecture is in its shapes; what shapes cannot say (factors, groups) is the family's.
+            using TensorStore store = OpenComponentFile(file);
+            RequireVae(store, file);
+            return VaeShapes.Infer(store, VaeFilePrefix(store), known);
+        }
+
+        return configPath is null && SingleFile is not null && VaePrefixes.FirstOrDefault(p => VaeLdmConverter.Matches(SingleFile, p)) is string prefix
+            ? VaeShapes.Infer(SingleFile, prefix, standard)
+            : known;
+    }
 
     /// <summary>
     /// Loads the VAE in float32: the folder's <c>vae/</c>; from a single file its LDM / BFL layout under <c>first_stage_model.</c> or
@@ -202,6 +221,11 @@ public abstract class PipelineSource : IDisposable
     /// <exception cref="RasInputException">None of those has one.</exception>
     protected AutoencoderKL LoadVae(AutoencoderKLConfig config, Device? device)
     {
+        if (Components.TryGetValue("vae", out ComponentFile? file))
+        {
+            return LoadVaeFile(file, config, device);
+        }
+
         if (SingleFile is null)
         {
             return AutoencoderKL.FromPretrained(Component("vae"), device);
@@ -216,6 +240,53 @@ public abstract class PipelineSource : IDisposable
         }
 
         return ModelLoader.Bind(UninitializedModules.Construct(() => new AutoencoderKL(config)), m => StateDictBinder.Load(m, VaeLdmConverter.Convert(SingleFile, config, prefix)), device);
+    }
+
+    /// <summary>A VAE file: the original (LDM / BFL <c>ae.safetensors</c>) layout, bare or under a known prefix, or diffusers' layout.</summary>
+    private static AutoencoderKL LoadVaeFile(ComponentFile file, AutoencoderKLConfig config, Device? device)
+    {
+        using TensorStore store = OpenComponentFile(file);
+        string prefix = VaeFilePrefix(store);
+        if (VaeLdmConverter.Matches(store, prefix))
+        {
+            return ModelLoader.Bind(UninitializedModules.Construct(() => new AutoencoderKL(config)), m => StateDictBinder.Load(m, VaeLdmConverter.Convert(store, config, prefix)), device);
+        }
+
+        RequireVae(store, file);
+        return ModelLoader.Bind(UninitializedModules.Construct(() => new AutoencoderKL(config)), m => StateDictBinder.Load(m, store), device);
+    }
+
+    /// <summary>The prefix of a VAE file's original-layout keys (none, or a single file's), else none (diffusers' layout).</summary>
+    private static string VaeFilePrefix(TensorStore store) =>
+        new[] { string.Empty }.Concat(VaePrefixes).FirstOrDefault(p => VaeLdmConverter.Matches(store, p)) ?? string.Empty;
+
+    /// <summary>Throws unless <paramref name="store"/> holds a VAE decoder in the original or diffusers layout.</summary>
+    private static void RequireVae(TensorStore store, ComponentFile file)
+    {
+        if (!VaeLdmConverter.Matches(store, VaeFilePrefix(store)) && !store.Contains("decoder.conv_in.weight"))
+        {
+            throw new RasInputException($"{file.Path} (--{file.Flag}): not a VAE (no {VaeLdmConverter.MarkerKey}, bare or under {string.Join(" or ", VaePrefixes)}, and no diffusers decoder.conv_in.weight)");
+        }
+    }
+
+    /// <summary>Opens a component file (safetensors or GGUF).</summary>
+    private static TensorStore OpenComponentFile(ComponentFile file)
+    {
+        try
+        {
+            return TensorStore.OpenFile(file.Path);
+        }
+        catch (RasInputException e)
+        {
+            throw new RasInputException($"--{file.Flag}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The prefix under which <paramref name="store"/> holds <paramref name="marker"/> (transformers' names), or an error naming the file.</summary>
+    private static string FindPrefix(TensorStore store, ComponentFile file, string marker, string what)
+    {
+        string? key = store.Keys.Where(k => k.EndsWith(marker, StringComparison.Ordinal)).OrderBy(k => k.Length).FirstOrDefault();
+        return key is not null ? key[..^marker.Length] : throw new RasInputException($"{file.Path} (--{file.Flag}): not a {what} in transformers' names (no key ending in {marker})");
     }
 
     /// <summary>What <see cref="LoadClip"/> does when the weights hold no <c>text_projection</c>.</summary>
@@ -240,11 +311,19 @@ public abstract class PipelineSource : IDisposable
     protected CLIPTextModelWithProjection LoadClip(string component, string prefix, CLIPTextConfig standard, MissingProjection missingProjection, Device? device)
     {
         ArgumentNullException.ThrowIfNull(standard);
-        bool fromFile = SingleFileHasClip(prefix);
+        Components.TryGetValue(component, out ComponentFile? file);
+        bool fromFile = file is not null || SingleFileHasClip(prefix);
         string? configPath;
         ITensorSource weights;
         TensorStore? owned = null;
-        if (fromFile)
+        if (file is not null)
+        {
+            owned = OpenComponentFile(file);
+            prefix = FindPrefix(owned, file, "text_model.embeddings.token_embedding.weight", "CLIP text encoder");
+            configPath = Folder is null ? ConfigPath(component, "config.json") : null;   // a pipeline folder's config describes its own encoder
+            weights = MappedTensorSource.WithoutPrefix(owned, prefix);
+        }
+        else if (fromFile)
         {
             configPath = ConfigPath(component, "config.json");
             weights = MappedTensorSource.WithoutPrefix(SingleFile!, prefix);
@@ -260,7 +339,7 @@ public abstract class PipelineSource : IDisposable
 
         using (owned)
         {
-            CLIPTextConfig config = configPath is not null ? CLIPTextConfig.Load(configPath) : InferClip(prefix, standard);
+            CLIPTextConfig config = configPath is not null ? CLIPTextConfig.Load(configPath) : InferClip(owned is not null && file is not null ? owned : SingleFile!, prefix, standard);
             bool supply = missingProjection == MissingProjection.Identity || (missingProjection == MissingProjection.IdentityInSingleFile && fromFile);
             if (supply && !weights.Contains(ProjectionKey))
             {
@@ -279,14 +358,22 @@ public abstract class PipelineSource : IDisposable
     }
 
     /// <summary>True when T5 weights are available: the folder's <paramref name="component"/>, the single file's tower under <paramref name="prefix"/>, or the <c>--config</c> folder's.</summary>
-    protected bool T5Available(string component, string prefix) => SingleFile is null
+    protected bool T5Available(string component, string prefix) => Components.ContainsKey(component) || (SingleFile is null
         ? Directory.Exists(System.IO.Path.Combine(Folder!, component))
-        : SingleFileHasT5(prefix) || ConfigWeights(component) is not null;
+        : SingleFileHasT5(prefix) || ConfigWeights(component) is not null);
 
     /// <summary>Loads a T5 encoder (held as <see cref="Storage"/> says) from wherever <see cref="T5Available"/> found it.</summary>
     /// <exception cref="RasInputException">There is none.</exception>
     protected T5EncoderModel LoadT5(string component, string prefix, Device? device)
     {
+        if (Components.TryGetValue(component, out ComponentFile? file))
+        {
+            using TensorStore store = OpenComponentFile(file);
+            string filePrefix = FindPrefix(store, file, "encoder.block.0.layer.0.SelfAttention.q.weight", "T5 encoder");
+            T5Config fileConfig = (Folder is null ? ConfigPath(component, "config.json") : null) is string configPath ? T5Config.Load(configPath) : InferT5(store, filePrefix);
+            return ModelLoader.Load(() => new T5EncoderModel(fileConfig), MappedTensorSource.WithoutPrefix(store, filePrefix), Storage, device, T5EncoderModel.Bind);
+        }
+
         if (SingleFile is null)
         {
             return T5EncoderModel.FromPretrained(Component(component), device, Storage);
@@ -298,7 +385,7 @@ public abstract class PipelineSource : IDisposable
                 ?? throw new RasInputException($"{Path}: this single file has no T5 ({prefix}*); pass --config DIR with a diffusers {Family.Name} folder that has {component}/ weights"), device, Storage);
         }
 
-        T5Config config = ConfigPath(component, "config.json") is string path ? T5Config.Load(path) : InferT5(prefix);
+        T5Config config = ConfigPath(component, "config.json") is string path ? T5Config.Load(path) : InferT5(SingleFile, prefix);
         return ModelLoader.Load(() => new T5EncoderModel(config), MappedTensorSource.WithoutPrefix(SingleFile, prefix), Storage, device, T5EncoderModel.Bind);
     }
 
@@ -306,14 +393,14 @@ public abstract class PipelineSource : IDisposable
     protected bool SingleFileHasT5(string prefix) =>
         SingleFile is not null && (SingleFile.Contains(prefix + "shared.weight") || SingleFile.Contains(prefix + "encoder.embed_tokens.weight"));
 
-    private CLIPTextConfig InferClip(string prefix, CLIPTextConfig standard)
+    private static CLIPTextConfig InferClip(TensorStore file, string prefix, CLIPTextConfig standard)
     {
-        long[] tokens = SingleFile!.ShapeOf(prefix + "text_model.embeddings.token_embedding.weight");
-        int layers = SingleFile.Keys.Count(k => k.StartsWith(prefix + "text_model.encoder.layers.", StringComparison.Ordinal) && k.EndsWith(".self_attn.q_proj.weight", StringComparison.Ordinal));
-        long[] fc1 = SingleFile.ShapeOf(prefix + "text_model.encoder.layers.0.mlp.fc1.weight");
+        long[] tokens = file.ShapeOf(prefix + "text_model.embeddings.token_embedding.weight");
+        int layers = file.Keys.Count(k => k.StartsWith(prefix + "text_model.encoder.layers.", StringComparison.Ordinal) && k.EndsWith(".self_attn.q_proj.weight", StringComparison.Ordinal));
+        long[] fc1 = file.ShapeOf(prefix + "text_model.encoder.layers.0.mlp.fc1.weight");
 
         // Without a projection (CLIP-L in Stability's files) the width is the hidden size: the identity stands in.
-        long[] projection = SingleFile.Contains(prefix + ProjectionKey) ? SingleFile.ShapeOf(prefix + ProjectionKey) : tokens[1..];
+        long[] projection = file.Contains(prefix + ProjectionKey) ? file.ShapeOf(prefix + ProjectionKey) : tokens[1..];
         return standard with
         {
             VocabSize = (int)tokens[0], HiddenSize = (int)tokens[1], NumHiddenLayers = layers, IntermediateSize = (int)fc1[0],
@@ -321,14 +408,14 @@ public abstract class PipelineSource : IDisposable
         };
     }
 
-    private T5Config InferT5(string prefix)
+    private static T5Config InferT5(TensorStore file, string prefix)
     {
-        string embed = SingleFile!.Contains(prefix + "shared.weight") ? prefix + "shared.weight" : prefix + "encoder.embed_tokens.weight";
-        long[] tokens = SingleFile.ShapeOf(embed);
-        long[] q = SingleFile.ShapeOf(prefix + "encoder.block.0.layer.0.SelfAttention.q.weight");
-        long[] wi = SingleFile.ShapeOf(prefix + "encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
-        long[] bias = SingleFile.ShapeOf(prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-        int layers = SingleFile.Keys.Count(k => k.StartsWith(prefix + "encoder.block.", StringComparison.Ordinal) && k.EndsWith(".layer.0.SelfAttention.q.weight", StringComparison.Ordinal));
+        string embed = file.Contains(prefix + "shared.weight") ? prefix + "shared.weight" : prefix + "encoder.embed_tokens.weight";
+        long[] tokens = file.ShapeOf(embed);
+        long[] q = file.ShapeOf(prefix + "encoder.block.0.layer.0.SelfAttention.q.weight");
+        long[] wi = file.ShapeOf(prefix + "encoder.block.0.layer.1.DenseReluDense.wi_0.weight");
+        long[] bias = file.ShapeOf(prefix + "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
+        int layers = file.Keys.Count(k => k.StartsWith(prefix + "encoder.block.", StringComparison.Ordinal) && k.EndsWith(".layer.0.SelfAttention.q.weight", StringComparison.Ordinal));
         return new T5Config
         {
             VocabSize = (int)tokens[0], DModel = (int)tokens[1], NumHeads = (int)bias[1], DKv = (int)(q[0] / bias[1]), DFf = (int)wi[0],

@@ -30,6 +30,7 @@ public sealed class ShapesFamily : ModelFamily
     public override ITextToImagePipeline OpenFolder(string folder, PipelineOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.RequireNoComponentFiles(Name);
         return ShapesPipeline.Load(folder, options.Device);
     }
 

@@ -15,11 +15,13 @@ public static class TextToImagePipeline
     /// <param name="configFolder">For a single file: a diffusers folder of the same family whose configs and tokenizers are used.</param>
     /// <param name="device">Where to compute; null for the CPU.</param>
     /// <param name="storage">How large weights are held (transformers and large text encoders); see <see cref="WeightStorage"/>.</param>
+    /// <param name="components">Separate CLIP / T5 / VAE files used instead of the model's own (SD3 and FLUX.1).</param>
     /// <exception cref="RasInputException">Not a model this version can run (the message says why).</exception>
-    public static ITextToImagePipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto)
+    public static ITextToImagePipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto,
+        ComponentFiles? components = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var options = new PipelineOpenOptions { ConfigFolder = configFolder, Device = device, Storage = storage };
+        var options = new PipelineOpenOptions { ConfigFolder = configFolder, Device = device, Storage = storage, Components = components ?? ComponentFiles.None };
         if (Directory.Exists(path))
         {
             ModelFamily family = ModelFamilies.ForPipelineFolder(path);

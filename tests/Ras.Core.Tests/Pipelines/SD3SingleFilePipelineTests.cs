@@ -3,6 +3,7 @@ using Ras.IO.Safetensors;
 using Ras.Pipelines;
 using Ras.Pipelines.SD3;
 using Ras.Tests.TestSupport;
+using Ras.Tokenizers;
 using static TorchSharp.torch;
 
 namespace Ras.Tests.Pipelines;
@@ -109,12 +110,25 @@ public sealed class SD3SingleFilePipelineTests : IDisposable
     }
 
     [Fact]
-    public void Single_file_without_config_folder_asks_for_the_tokenizers_when_opened()
+    public void Single_file_without_config_folder_uses_the_built_in_tokenizers()
+    {
+        using var source = SD3PipelineSource.Open(singleFile);
+        Assert.Equal(BuiltInTokenizers.Folder(BuiltInTokenizer.ClipL), source.TokenizerFolder("tokenizer", BuiltInTokenizer.ClipL));
+        Assert.Equal(BuiltInTokenizers.Folder(BuiltInTokenizer.ClipG), source.TokenizerFolder("tokenizer_2", BuiltInTokenizer.ClipG));
+
+        // A --config folder's own tokenizer folders win.
+        using var configured = SD3PipelineSource.Open(singleFile, folder);
+        Assert.Equal(Path.Combine(folder, "tokenizer_2"), configured.TokenizerFolder("tokenizer_2", BuiltInTokenizer.ClipG));
+    }
+
+    [Fact]
+    public void Single_file_without_its_text_encoders_names_the_flags_that_supply_them_when_opened()
     {
         // Before any stage runs: a missing part is reported when the pipeline opens, not after the text encoders ran.
-        var error = Assert.Throws<RasInputException>(() => TextToImagePipeline.Open(singleFile));
+        string bare = TinySingleFiles.WriteSd3(folder, temp.File("sd3_bare.safetensors"), omit: key => key.StartsWith("text_encoders.", StringComparison.Ordinal));
+        var error = Assert.Throws<RasInputException>(() => TextToImagePipeline.Open(bare));
+        Assert.Contains("--clip-l FILE", error.Message, StringComparison.Ordinal);
         Assert.Contains("--config", error.Message, StringComparison.Ordinal);
-        Assert.Contains("tokenizer", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Ras.Models.Clip;
 using Ras.Models.Flux;
 using Ras.Models.T5;
 using Ras.Models.Vae;
+using Ras.Tokenizers;
 using static TorchSharp.torch;
 
 namespace Ras.Tests.TestSupport;
@@ -28,8 +29,16 @@ public static class TinyFluxPipelines
         ScalingFactor = 0.3611, ShiftFactor = 0.1159, UseQuantConv = false, UsePostQuantConv = false,
     };
 
-    /// <summary>Writes the pipeline (FLUX.1-dev style when <paramref name="dev"/>, else schnell) into <paramref name="folder"/>.</summary>
-    public static string Write(string folder, bool dev = true)
+    /// <summary>CLIP-L's width in the standard-vocabulary variant: one 64-wide head, as the standard config infers from shapes.</summary>
+    public const int StandardClipHidden = 64;
+
+    /// <summary>
+    /// Writes the pipeline (FLUX.1-dev style when <paramref name="dev"/>, else schnell) into <paramref name="folder"/>. With
+    /// <paramref name="standardTokenizers"/> the tokenizers are the library's built-in CLIP-L and T5 and the encoders have their
+    /// real vocabularies and the settings the standard configs assume (64-wide CLIP heads, T5's 32 buckets up to distance 128),
+    /// so the same encoder files also run with no folder at all; the transformer then has FLUX.1's head width and RoPE axes.
+    /// </summary>
+    public static string Write(string folder, bool dev = true, bool standardTokenizers = false)
     {
         TinyPipelineFolder.ModelIndex(folder, "FluxPipeline", new Dictionary<string, (string, string)>
         {
@@ -38,10 +47,26 @@ public static class TinyFluxPipelines
             ["text_encoder_2"] = ("transformers", "T5EncoderModel"), ["tokenizer"] = ("transformers", "CLIPTokenizer"),
             ["tokenizer_2"] = ("transformers", "T5TokenizerFast"),
         });
-        int vocabSize = TinyPipelineFolder.ClipTokenizer(Path.Combine(folder, "tokenizer"), "<|endoftext|>");
-        TinyPipelineFolder.T5Tokenizer(Path.Combine(folder, "tokenizer_2"));
+        int vocabSize;
+        if (standardTokenizers)
+        {
+            CopyFolder(BuiltInTokenizers.Folder(BuiltInTokenizer.ClipL), Path.Combine(folder, "tokenizer"));
+            CopyFolder(BuiltInTokenizers.Folder(BuiltInTokenizer.T5), Path.Combine(folder, "tokenizer_2"));
+            vocabSize = 49408;
+        }
+        else
+        {
+            vocabSize = TinyPipelineFolder.ClipTokenizer(Path.Combine(folder, "tokenizer"), "<|endoftext|>");
+            TinyPipelineFolder.T5Tokenizer(Path.Combine(folder, "tokenizer_2"));
+        }
 
-        FluxTransformerConfig transformer = TransformerConfig(dev);
+        int clipHidden = standardTokenizers ? StandardClipHidden : ClipHidden;
+        FluxTransformerConfig transformer = TransformerConfig(dev) with { PooledProjectionDim = clipHidden };
+        if (standardTokenizers)
+        {
+            // A single file carries no RoPE axes: the standard ones (16, 56, 56) need FLUX.1's head width, 128.
+            transformer = transformer with { AttentionHeadDim = 128, NumAttentionHeads = 1, AxesDimsRope = [16, 56, 56] };
+        }
         TinyPipelineFolder.Write(folder, "transformer", transformer.ToJson(), "diffusion_pytorch_model.safetensors", () => FluxTinyModels.Model(transformer, seed: 11));
         TinyPipelineFolder.Scheduler(folder, new Dictionary<string, object>
         {
@@ -52,10 +77,11 @@ public static class TinyFluxPipelines
             () => TinyPipelineFolder.Seeded(4, () => new AutoencoderKL(VaeConfig)));
 
         // diffusers' text_encoder is a CLIPTextModel: the same weights as ours, without text_projection.
-        TinyPipelineFolder.Write(folder, "text_encoder", TinyPipelineFolder.ClipJson(vocabSize, ClipHidden, 2, ClipHidden, "quick_gelu", "CLIPTextModel"), "model.safetensors",
+        TinyPipelineFolder.Write(folder, "text_encoder", TinyPipelineFolder.ClipJson(vocabSize, clipHidden, standardTokenizers ? 1 : 2, clipHidden, "quick_gelu", "CLIPTextModel",
+            heads: standardTokenizers ? 1 : 2), "model.safetensors",
             () => TinyPipelineFolder.Perturbed(5, () => new CLIPTextModelWithProjection(CLIPTextConfig.Load(Path.Combine(folder, "text_encoder", "config.json")))),
             omit: key => key == "text_projection.weight");
-        TinyPipelineFolder.Write(folder, "text_encoder_2", TinyPipelineFolder.T5Json(T5Width), "model.safetensors",
+        TinyPipelineFolder.Write(folder, "text_encoder_2", TinyPipelineFolder.T5Json(T5Width, standardTokenizers), "model.safetensors",
             () => TinyPipelineFolder.Perturbed(7, () => new T5EncoderModel(T5Config.Load(Path.Combine(folder, "text_encoder_2", "config.json")))));
         return folder;
     }
@@ -96,6 +122,15 @@ public static class TinyFluxPipelines
         using var vae = AutoencoderKL.FromPretrained(Path.Combine(source, "vae"));
         ForeignLayout.Write(path, vae.state_dict(), s => VaeLdmConverter.Convert(s, vae.Config, prefix: string.Empty), _ => true);
         return path;
+    }
+
+    private static void CopyFolder(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        }
     }
 
     private static void Merge(Dictionary<string, Tensor> into, string file, string prefix)

@@ -111,11 +111,11 @@ public static class TinyPipelineFolder
     }
 
     /// <summary>A transformers CLIP text config.json (<paramref name="architecture"/>: <c>CLIPTextModelWithProjection</c> or <c>CLIPTextModel</c>).</summary>
-    public static Dictionary<string, object> ClipJson(int vocab, int hidden, int layers, int projection, string act, string architecture = "CLIPTextModelWithProjection") => new()
+    public static Dictionary<string, object> ClipJson(int vocab, int hidden, int layers, int projection, string act, string architecture = "CLIPTextModelWithProjection", int heads = 2) => new()
     {
         ["architectures"] = new[] { architecture }, ["model_type"] = "clip_text_model", ["vocab_size"] = vocab,
         ["hidden_size"] = hidden, ["intermediate_size"] = hidden * 2, ["projection_dim"] = projection, ["num_hidden_layers"] = layers,
-        ["num_attention_heads"] = 2, ["max_position_embeddings"] = 77, ["hidden_act"] = act, ["layer_norm_eps"] = 1e-5, ["eos_token_id"] = 2,
+        ["num_attention_heads"] = heads, ["max_position_embeddings"] = 77, ["hidden_act"] = act, ["layer_norm_eps"] = 1e-5, ["eos_token_id"] = 2,
         ["bos_token_id"] = 0, ["pad_token_id"] = 1, ["torch_dtype"] = "float32",
     };
 
@@ -130,12 +130,15 @@ public static class TinyPipelineFolder
         });
     }
 
-    /// <summary>A transformers T5 encoder config.json of width <paramref name="dModel"/> over the stand-in vocabulary.</summary>
-    public static Dictionary<string, object> T5Json(int dModel) => new()
+    /// <summary>
+    /// A transformers T5 encoder config.json of width <paramref name="dModel"/> over the stand-in vocabulary, or (with
+    /// <paramref name="standard"/>) over T5's real 32,128-token vocabulary with T5-XXL's relative-position settings.
+    /// </summary>
+    public static Dictionary<string, object> T5Json(int dModel, bool standard = false) => new()
     {
-        ["architectures"] = new[] { "T5EncoderModel" }, ["model_type"] = "t5", ["vocab_size"] = 1000, ["d_model"] = dModel,
-        ["d_kv"] = 4, ["d_ff"] = 24, ["num_layers"] = 2, ["num_heads"] = 2, ["relative_attention_num_buckets"] = 8,
-        ["relative_attention_max_distance"] = 16, ["feed_forward_proj"] = "gated-gelu", ["dense_act_fn"] = "gelu_new",
+        ["architectures"] = new[] { "T5EncoderModel" }, ["model_type"] = "t5", ["vocab_size"] = standard ? 32128 : 1000, ["d_model"] = dModel,
+        ["d_kv"] = 4, ["d_ff"] = 24, ["num_layers"] = standard ? 1 : 2, ["num_heads"] = 2, ["relative_attention_num_buckets"] = standard ? 32 : 8,
+        ["relative_attention_max_distance"] = standard ? 128 : 16, ["feed_forward_proj"] = "gated-gelu", ["dense_act_fn"] = "gelu_new",
         ["is_gated_act"] = true, ["layer_norm_epsilon"] = 1e-6, ["torch_dtype"] = "float32",
     };
 

@@ -14,8 +14,11 @@ public static class VaeLdmConverter
     /// <summary>Key prefix of the VAE in Stability single files.</summary>
     public const string Prefix = "first_stage_model.";
 
+    /// <summary>A key every LDM-layout VAE has and diffusers' layout never does (its mid block is <c>mid_block.resnets.0</c>).</summary>
+    public const string MarkerKey = "decoder.mid.block_1.conv1.weight";
+
     /// <summary>True when <paramref name="source"/> holds an LDM-layout VAE under <paramref name="prefix"/>.</summary>
-    public static bool Matches(ITensorSource source, string prefix = Prefix) => source?.Contains(prefix + "decoder.conv_in.weight") == true;
+    public static bool Matches(ITensorSource source, string prefix = Prefix) => source?.Contains(prefix + MarkerKey) == true;
 
     /// <summary>The diffusers view of the VAE under <paramref name="prefix"/> (empty for a bare <c>ae.safetensors</c>) for <paramref name="config"/>.</summary>
     public static MappedTensorSource Convert(ITensorSource source, AutoencoderKLConfig config, string prefix = Prefix)
@@ -25,7 +28,7 @@ public static class VaeLdmConverter
         ArgumentNullException.ThrowIfNull(prefix);
         if (!Matches(source, prefix))
         {
-            throw new RasInputException($"{source.Source}: no VAE found (expected keys like {prefix}decoder.conv_in.weight)");
+            throw new RasInputException($"{source.Source}: no VAE found (expected keys like {prefix}{MarkerKey})");
         }
 
         var map = new Dictionary<string, TensorMapping>(StringComparer.Ordinal);

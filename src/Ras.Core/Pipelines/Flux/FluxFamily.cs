@@ -44,14 +44,14 @@ public sealed class FluxFamily : ModelFamily
     public override ITextToImagePipeline OpenFolder(string folder, PipelineOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return FluxPipeline.Open(folder, null, options.Device, options.Storage);
+        return FluxPipeline.Open(folder, null, options.Device, options.Storage, options.Components);
     }
 
     /// <inheritdoc />
     public override ITextToImagePipeline OpenSingleFile(string path, PipelineOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return FluxPipeline.Open(path, options.ConfigFolder, options.Device, options.Storage);
+        return FluxPipeline.Open(path, options.ConfigFolder, options.Device, options.Storage, options.Components);
     }
 
     /// <inheritdoc />

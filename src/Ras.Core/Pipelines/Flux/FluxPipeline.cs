@@ -133,8 +133,9 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
     /// Opens a diffusers FLUX.1 folder or a single file (see <see cref="FluxPipelineSource"/>); configs are read and checked now,
     /// weights loaded stage by stage.
     /// </summary>
-    public static FluxPipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto) =>
-        Over(FluxPipelineSource.Open(path, configFolder, storage), source => new FluxPipeline(source, device));
+    public static FluxPipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto,
+        ComponentFiles? components = null) =>
+        Over(FluxPipelineSource.Open(path, configFolder, storage, components), source => new FluxPipeline(source, device));
 
     /// <inheritdoc />
     public override void Dispose()
@@ -191,8 +192,8 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
             texts.Add(request.NegativePrompt);
         }
 
-        Tensor clipIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer")), texts, warnings, Device);
-        Tensor t5Ids = PromptIds.T5(T5Tokenizer.FromFolder(source.TokenizerFolder("tokenizer_2")), texts, extras.MaxSequenceLength!.Value, warnings, Device);
+        Tensor clipIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer", BuiltInTokenizer.ClipL)), texts, warnings, Device);
+        Tensor t5Ids = PromptIds.T5(T5Tokenizer.FromFolder(source.TokenizerFolder("tokenizer_2", BuiltInTokenizer.T5)), texts, extras.MaxSequenceLength!.Value, warnings, Device);
 
 
         // 1. CLIP-L: only the pooled output is used (a CLIPTextModel's pooler_output: the final-norm EOS row, no projection).

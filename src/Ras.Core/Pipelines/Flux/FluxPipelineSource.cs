@@ -16,7 +16,8 @@ namespace Ras.Pipelines.Flux;
 /// <c>scheduler/</c>), or a single file in Black Forest Labs' transformer layout (<c>double_blocks.*</c>, <c>single_blocks.*</c>;
 /// bare as BFL publishes it, or under ComfyUI's <c>model.diffusion_model.</c>), optionally bundling CLIP-L and T5 under
 /// <c>text_encoders.{clip_l,t5xxl}.transformer.</c> and the VAE (BFL's <c>ae.safetensors</c> layout) under
-/// <c>first_stage_model.</c> or <c>vae.</c>. Everything a single file lacks comes from its <c>--config</c> folder.
+/// <c>first_stage_model.</c> or <c>vae.</c>. What a single file lacks comes from component files (<c>--clip-l</c>, <c>--t5</c>,
+/// <c>--vae</c>) or its <c>--config</c> folder; configs and tokenizers it cannot give are the standard ones, built in.
 /// </summary>
 public sealed class FluxPipelineSource : PipelineSource
 {
@@ -28,33 +29,44 @@ public sealed class FluxPipelineSource : PipelineSource
     private const string ClipLPrefix = "text_encoders.clip_l.transformer.";
     private const string T5Prefix = "text_encoders.t5xxl.transformer.";
 
-    private FluxPipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage)
-        : base(path, folder, singleFile, configFolder, storage)
+    private FluxPipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage,
+        IReadOnlyDictionary<string, ComponentFile> components)
+        : base(path, folder, singleFile, configFolder, storage, components)
     {
     }
 
     /// <inheritdoc />
     protected override ModelFamily Family => FluxFamily.Instance;
 
-    /// <summary>Opens <paramref name="path"/> (a diffusers FLUX.1 folder or a single <c>.safetensors</c> file).</summary>
-    /// <exception cref="RasInputException">Not a FLUX.1 pipeline, a malformed file, or a config folder of another family.</exception>
-    public static FluxPipelineSource Open(string path, string? configFolder = null, WeightStorage storage = WeightStorage.Auto)
+    /// <summary>The component folder each component-file flag stands for (FLUX.1 has no CLIP-G).</summary>
+    private static readonly Dictionary<string, string> Roles = new(StringComparer.Ordinal)
     {
+        ["clip-l"] = "text_encoder", ["t5"] = "text_encoder_2", ["vae"] = "vae",
+    };
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (a diffusers FLUX.1 folder, or a single <c>.safetensors</c> / <c>.gguf</c> file), with any
+    /// separate <paramref name="components"/> (CLIP-L, T5, VAE files) in place of its own.
+    /// </summary>
+    /// <exception cref="RasInputException">Not a FLUX.1 pipeline, a malformed file, a config folder of another family, or a missing component file.</exception>
+    public static FluxPipelineSource Open(string path, string? configFolder = null, WeightStorage storage = WeightStorage.Auto, ComponentFiles? components = null)
+    {
+        IReadOnlyDictionary<string, ComponentFile> files = (components ?? ComponentFiles.None).For(FluxFamily.Instance.Name, Roles);
         var (folder, file) = OpenPath(path, configFolder, FluxFamily.Instance, RequiredComponents, FluxSingleFileConverter.Matches);
-        return new FluxPipelineSource(path, folder, file, folder is null ? configFolder : null, storage);
+        return new FluxPipelineSource(path, folder, file, folder is null ? configFolder : null, storage, files);
     }
 
     /// <summary>
-    /// Throws now, before any stage runs, when a single file lacks a component (or the tokenizers) and its <c>--config</c> folder
-    /// does not supply it.
+    /// Throws now, before any stage runs, when a single file lacks a component and neither a component file nor its
+    /// <c>--config</c> folder supplies it.
     /// </summary>
     /// <exception cref="RasInputException">The first missing component, named.</exception>
     public void RequireComplete() =>
-        RequireComplete(["tokenizer", "tokenizer_2"],
+        RequireComplete(
             [
-                ("text_encoder", SingleFileHasClip(ClipLPrefix), ClipLPrefix + "*"),
-                ("text_encoder_2", SingleFileHasT5(T5Prefix), T5Prefix + "*"),
-                ("vae", SingleFileHasVae, "vae.* or first_stage_model.*"),
+                ("text_encoder", SingleFileHasClip(ClipLPrefix), ClipLPrefix + "*", "clip-l"),
+                ("text_encoder_2", SingleFileHasT5(T5Prefix), T5Prefix + "*", "t5"),
+                ("vae", SingleFileHasVae, "vae.* or first_stage_model.*", "vae"),
             ]);
 
     /// <summary>The transformer's architecture: the folder's config, else inferred from the single file's shapes.</summary>

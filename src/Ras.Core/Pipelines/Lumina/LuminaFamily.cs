@@ -37,6 +37,7 @@ public sealed class LuminaFamily : ModelFamily
     public override ITextToImagePipeline OpenFolder(string folder, PipelineOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        options.RequireNoComponentFiles(Name);
         return LuminaText2ImgPipeline.Open(folder, options.Device, options.Storage);
     }
 

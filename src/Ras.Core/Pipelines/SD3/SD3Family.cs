@@ -47,14 +47,14 @@ public sealed class SD3Family : ModelFamily
     public override ITextToImagePipeline OpenFolder(string folder, PipelineOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return StableDiffusion3Pipeline.Open(folder, null, options.Device, options.Storage);
+        return StableDiffusion3Pipeline.Open(folder, null, options.Device, options.Storage, options.Components);
     }
 
     /// <inheritdoc />
     public override ITextToImagePipeline OpenSingleFile(string path, PipelineOpenOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return StableDiffusion3Pipeline.Open(path, options.ConfigFolder, options.Device, options.Storage);
+        return StableDiffusion3Pipeline.Open(path, options.ConfigFolder, options.Device, options.Storage, options.Components);
     }
 
     /// <inheritdoc />

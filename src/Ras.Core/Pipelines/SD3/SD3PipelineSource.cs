@@ -17,8 +17,9 @@ namespace Ras.Pipelines.SD3;
 /// <c>first_stage_model.*</c> and <c>text_encoders.{clip_l,clip_g,t5xxl}.transformer.*</c>). For a single file,
 /// configs come from <c>--config DIR</c> (a diffusers folder of the same family, like diffusers'
 /// <c>from_single_file(config=…)</c>) or are inferred from tensor shapes and the family's standard settings;
-/// tokenizer files must come from the config folder, and components the file lacks (e.g. <c>sd3_medium.safetensors</c>
-/// has no text encoders) are loaded from the config folder's weights. A single file's CLIP-L without
+/// tokenizers come from the config folder or are the built-in ones, and components the file lacks (e.g.
+/// <c>sd3_medium.safetensors</c> has no text encoders) come from component files (<c>--clip-l</c>, <c>--clip-g</c>,
+/// <c>--t5</c>, <c>--vae</c>) or the config folder's weights. A single file's CLIP-L without
 /// <c>text_projection.weight</c> (Stability's <c>sd3_medium_incl_clips*</c>) gets the identity, as diffusers' single-file
 /// loader. Components are loaded on demand, so a caller can free each one when its stage is done.
 /// </summary>
@@ -34,8 +35,9 @@ public sealed class SD3PipelineSource : PipelineSource
     private const string ClipGPrefix = "text_encoders.clip_g.transformer.";
     private const string T5Prefix = "text_encoders.t5xxl.transformer.";
 
-    private SD3PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage)
-        : base(path, folder, singleFile, configFolder, storage)
+    private SD3PipelineSource(string path, string? folder, TensorStore? singleFile, string? configFolder, WeightStorage storage,
+        IReadOnlyDictionary<string, ComponentFile> components)
+        : base(path, folder, singleFile, configFolder, storage, components)
     {
     }
 
@@ -45,25 +47,35 @@ public sealed class SD3PipelineSource : PipelineSource
     /// <inheritdoc />
     protected override ModelFamily Family => SD3Family.Instance;
 
-    /// <summary>Opens <paramref name="path"/> (a diffusers SD3 folder or a single <c>.safetensors</c> file).</summary>
-    /// <exception cref="RasInputException">Not an SD3 pipeline, a malformed file, or a config folder of another family.</exception>
-    public static SD3PipelineSource Open(string path, string? configFolder = null, WeightStorage storage = WeightStorage.Auto)
+    /// <summary>The component folder each component-file flag stands for.</summary>
+    private static readonly Dictionary<string, string> Roles = new(StringComparer.Ordinal)
     {
+        ["clip-l"] = "text_encoder", ["clip-g"] = "text_encoder_2", ["t5"] = "text_encoder_3", ["vae"] = "vae",
+    };
+
+    /// <summary>
+    /// Opens <paramref name="path"/> (a diffusers SD3 folder, or a single <c>.safetensors</c> / <c>.gguf</c> file), with any
+    /// separate <paramref name="components"/> (CLIP-L, CLIP-G, T5, VAE files) in place of its own.
+    /// </summary>
+    /// <exception cref="RasInputException">Not an SD3 pipeline, a malformed file, a config folder of another family, or a missing component file.</exception>
+    public static SD3PipelineSource Open(string path, string? configFolder = null, WeightStorage storage = WeightStorage.Auto, ComponentFiles? components = null)
+    {
+        IReadOnlyDictionary<string, ComponentFile> files = (components ?? ComponentFiles.None).For(SD3Family.Instance.Name, Roles);
         var (folder, file) = OpenPath(path, configFolder, SD3Family.Instance, RequiredComponents, SD3SingleFileConverter.Matches);
-        return new SD3PipelineSource(path, folder, file, folder is null ? configFolder : null, storage);
+        return new SD3PipelineSource(path, folder, file, folder is null ? configFolder : null, storage, files);
     }
 
     /// <summary>
-    /// Throws now, before any stage runs, when a single file lacks a component (or the tokenizers) and its <c>--config</c> folder
-    /// does not supply it.
+    /// Throws now, before any stage runs, when a single file lacks a component and neither a component file nor its
+    /// <c>--config</c> folder supplies it.
     /// </summary>
     /// <exception cref="RasInputException">The first missing component, named.</exception>
     public void RequireComplete() =>
-        RequireComplete(HasT5 ? ["tokenizer", "tokenizer_2", "tokenizer_3"] : ["tokenizer", "tokenizer_2"],
+        RequireComplete(
             [
-                ("text_encoder", SingleFileHasClip(ClipLPrefix), ClipLPrefix + "*"),
-                ("text_encoder_2", SingleFileHasClip(ClipGPrefix), ClipGPrefix + "*"),
-                ("vae", SingleFileHasVae, "first_stage_model.* or vae.*"),
+                ("text_encoder", SingleFileHasClip(ClipLPrefix), ClipLPrefix + "*", "clip-l"),
+                ("text_encoder_2", SingleFileHasClip(ClipGPrefix), ClipGPrefix + "*", "clip-g"),
+                ("vae", SingleFileHasVae, "first_stage_model.* or vae.*", "vae"),
             ]);
 
     /// <summary>The transformer's architecture.</summary>

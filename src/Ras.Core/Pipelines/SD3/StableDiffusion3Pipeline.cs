@@ -101,8 +101,9 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
     /// Opens a diffusers SD3 folder or a single-file checkpoint (see <see cref="SD3PipelineSource"/>). Configs are
     /// read and checked now; weights are loaded stage by stage during generation.
     /// </summary>
-    public static StableDiffusion3Pipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto) =>
-        Over(SD3PipelineSource.Open(path, configFolder, storage), source => new StableDiffusion3Pipeline(source, device));
+    public static StableDiffusion3Pipeline Open(string path, string? configFolder = null, Device? device = null, WeightStorage storage = WeightStorage.Auto,
+        ComponentFiles? components = null) =>
+        Over(SD3PipelineSource.Open(path, configFolder, storage, components), source => new StableDiffusion3Pipeline(source, device));
 
     /// <inheritdoc />
     public override void Dispose()
@@ -149,9 +150,9 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
         int stages = useT5 ? 3 : 2;
         void Done(int stage) => progress?.Report(new GenerationProgress(GenerationStage.Encode, stage, stages, 0, 0, clock.Elapsed));
 
-        Tensor clipLIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer")), texts, warnings, Device);
-        Tensor clipGIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer_2")), texts, null, Device);
-        Tensor? t5Ids = useT5 ? PromptIds.T5(T5Tokenizer.FromFolder(source.TokenizerFolder("tokenizer_3")), texts, extras.MaxSequenceLength!.Value, warnings, Device) : null;
+        Tensor clipLIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer", BuiltInTokenizer.ClipL)), texts, warnings, Device);
+        Tensor clipGIds = PromptIds.Clip(CLIPTokenizer.FromFolder(source.TokenizerFolder("tokenizer_2", BuiltInTokenizer.ClipG)), texts, null, Device);
+        Tensor? t5Ids = useT5 ? PromptIds.T5(T5Tokenizer.FromFolder(source.TokenizerFolder("tokenizer_3", BuiltInTokenizer.T5)), texts, extras.MaxSequenceLength!.Value, warnings, Device) : null;
 
         (Tensor Tokens, Tensor Pooled) clipL, clipG;
         using (var model = source.LoadClipL(Device))

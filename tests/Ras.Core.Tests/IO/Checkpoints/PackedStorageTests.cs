@@ -35,7 +35,7 @@ public sealed class PackedStorageTests : IDisposable
     {
         string folder = TinyFluxPipelines.Write(temp.File("flux-dev"));
         string bfl = TinyFluxPipelines.WriteSingleFile(folder, temp.File("flux1-dev.safetensors"), allInOne: false);
-        string fp8 = Fp8Copy(bfl, temp.File("flux1-dev-fp8.safetensors"));
+        string fp8 = Fp8Files.Copy(bfl, temp.File("flux1-dev-fp8.safetensors"), scale: 0.5f);
         AssertStoredMatchesFull(fp8, folder);
     }
 
@@ -176,45 +176,5 @@ public sealed class PackedStorageTests : IDisposable
         string folder = TinyFluxPipelines.Write(temp.File("flux-dev"));
         string bfl = TinyFluxPipelines.WriteSingleFile(folder, temp.File("flux1-dev.safetensors"), allInOne: false);
         return (folder, TinyGgufFiles.FromSafetensors(bfl, temp.File("flux1-dev-Q8_0.gguf"), "flux"));
-    }
-
-    /// <summary>The file with every matrix in fp8 E4M3 (any non-NaN codes will do: both loaders decode the same bytes) and a scale of 0.5.</summary>
-    private static string Fp8Copy(string source, string path)
-    {
-        var entries = new List<RawSafetensors.Entry>();
-        using (var file = SafetensorsFile.Open(source))
-        {
-            foreach (string key in file.Entries.Keys.Order(StringComparer.Ordinal))
-            {
-                using Tensor value = file.Read(key, ScalarType.Float32);
-                float[] data = value.data<float>().ToArray();
-                if (value.shape.Length < 2)
-                {
-                    entries.Add(new(key, "F32", value.shape, data.SelectMany(BitConverter.GetBytes).ToArray()));
-                    continue;
-                }
-
-                entries.Add(new(key, "F8_E4M3", value.shape, data.Select(Fp8Code).ToArray()));
-                if (key.EndsWith(".weight", StringComparison.Ordinal))
-                {
-                    entries.Add(new(key[..^".weight".Length] + ".scale_weight", "F32", [], BitConverter.GetBytes(0.5f)));
-                }
-            }
-        }
-
-        return RawSafetensors.Write(path, entries);
-    }
-
-    private static byte Fp8Code(float value)
-    {
-        float magnitude = Math.Abs(value);
-        if (magnitude < 1e-3f)
-        {
-            return 0;
-        }
-
-        int exponent = Math.Clamp((int)Math.Floor(Math.Log2(magnitude)) + 7, 1, 6);
-        int mantissa = Math.Clamp((int)((magnitude / Math.Pow(2, exponent - 7) - 1) * 8), 0, 7);
-        return (byte)((value < 0 ? 0x80 : 0) | (exponent << 3) | mantissa);
     }
 }
