@@ -14,8 +14,14 @@ public sealed record ServerOptions
     /// <summary>The built-in model's name.</summary>
     public string BuiltInModelName { get; init; } = "ras-shapes";
 
-    /// <summary>A folder whose diffusers pipeline folders and single <c>.safetensors</c> files are listed as models; null for none.</summary>
+    /// <summary>A folder whose diffusers pipeline folders and single <c>.safetensors</c> / <c>.gguf</c> files are listed as models; null for none.</summary>
     public string? ModelsDir { get; init; }
+
+    /// <summary>
+    /// Text encoder and VAE files used with every single-file model (as Forge's VAE / Text Encoder choice), so a GGUF or fp8
+    /// transformer runs without a diffusers folder; pipeline folders keep their own components.
+    /// </summary>
+    public Pipelines.ComponentFiles Components { get; init; } = Pipelines.ComponentFiles.None;
 
     /// <summary>The model selected at start (a name, title or path); null for the built-in one.</summary>
     public string? Model { get; init; }
@@ -55,6 +61,14 @@ public sealed record ServerOptions
         if (QueueSize < 0)
         {
             throw new Errors.OptionsException("queue-size", $"must be ≥ 0, found {QueueSize}");
+        }
+
+        foreach ((string flag, string path) in Components.Given)
+        {
+            if (!File.Exists(path))
+            {
+                throw new Errors.OptionsException(flag, $"{path}: no such file");
+            }
         }
 
         if (ModelsDir is not null && !Directory.Exists(ModelsDir))

@@ -21,7 +21,7 @@ internal sealed class ServerState : IAsyncDisposable
         Catalog = new ModelCatalog(options);
         current = options.Model is null ? Catalog.Entries[0]
             : Catalog.Find(options.Model) ?? throw new Errors.OptionsException("model", $"no model named {options.Model} (listed: {string.Join(", ", Catalog.Entries.Select(e => e.Name))})");
-        Runner = new GenerationRunner(options.Device);
+        Runner = new GenerationRunner(options.Device, options.Components);
         Queue = new GenerationQueue(options.QueueSize, Run);
     }
 

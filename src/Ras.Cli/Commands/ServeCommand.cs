@@ -9,7 +9,7 @@ namespace Ras.Cli.Commands;
 internal sealed class ServeCommand : ICliCommand
 {
     private static readonly ServerLimits DefaultLimits = new();
-    private readonly Option<string?> modelsDir = new("--models-dir") { Description = "A folder of models: its diffusers pipeline folders and single .safetensors files are listed (the built-in ras-shapes model always is)." };
+    private readonly Option<string?> modelsDir = new("--models-dir") { Description = "A folder of models: its diffusers pipeline folders and single .safetensors and .gguf files are listed (the built-in ras-shapes model always is)." };
     private readonly Option<string?> model = new("--model") { Description = "The model selected at start: a name, title or path from the list. Default: the built-in ras-shapes." };
     private readonly Option<int> port = new("--port") { Description = $"Port (0 picks a free one). Default: {ServerOptions.DefaultPort}.", DefaultValueFactory = _ => ServerOptions.DefaultPort };
     private readonly Option<bool> listen = new("--listen") { Description = "Listen on every interface; otherwise 127.0.0.1 only." };
@@ -25,6 +25,7 @@ internal sealed class ServeCommand : ICliCommand
     private readonly Option<int> maxPrompt = new("--max-prompt-length") { Description = $"Longest prompt in characters. Default: {DefaultLimits.MaxPromptLength}.", DefaultValueFactory = _ => DefaultLimits.MaxPromptLength };
     private readonly Option<int> maxBodyMb = new("--max-body-mb") { Description = "Largest request body in MiB. Default: 30.", DefaultValueFactory = _ => 30 };
     private readonly Option<int> maxInitImage = new("--max-init-image-size") { Description = "Largest decoded init image edge: width × height at most its square. Default: 2048.", DefaultValueFactory = _ => 2048 };
+    private readonly ComponentFileFlags components = new();
     private readonly ComputeFlags compute = new();
 
     public Command Build()
@@ -33,6 +34,7 @@ internal sealed class ServeCommand : ICliCommand
         {
             modelsDir, model, port, listen, apiAuth, apiKey, cors, queueSize, minSize, maxSize, maxSteps, maxBatch, maxIterations, maxPrompt, maxBodyMb, maxInitImage,
         };
+        components.AddTo(command);
         compute.AddTo(command);
         return command;
     }
@@ -53,6 +55,7 @@ internal sealed class ServeCommand : ICliCommand
             ApiKey = result.GetValue(apiKey),
             CorsAllowOrigins = result.GetValue(cors),
             QueueSize = result.GetValue(queueSize),
+            Components = components.Apply(result),
             Device = device,
             Limits = new ServerLimits
             {

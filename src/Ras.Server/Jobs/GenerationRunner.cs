@@ -14,7 +14,7 @@ namespace Ras.Server.Jobs;
 /// model, makes the batches one after another through the library's <see cref="ITextToImagePipeline"/>, and encodes each
 /// image as a PNG carrying its infotext (<see cref="Infotext"/>, shared with the CLI).
 /// </summary>
-internal sealed class GenerationRunner(Device? device) : IDisposable
+internal sealed class GenerationRunner(Device? device, ComponentFiles components) : IDisposable
 {
     private ITextToImagePipeline? pipeline;
     private ModelEntry? loaded;
@@ -133,7 +133,8 @@ internal sealed class GenerationRunner(Device? device) : IDisposable
         loaded = null;
         try
         {
-            pipeline = TextToImagePipeline.Open(model.Path, device: device);
+            // Component files go with single files only: a pipeline folder (and the built-in model) has its own.
+            pipeline = TextToImagePipeline.Open(model.Path, device: device, components: File.Exists(model.Path) ? components : null);
         }
         catch (RasInputException e)
         {

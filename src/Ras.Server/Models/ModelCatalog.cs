@@ -20,13 +20,14 @@ internal sealed record ModelEntry(ModelIdentity Identity, string Path, bool Buil
         string trimmed = alias.Trim();
         return trimmed == Title || trimmed == Name || trimmed == Identity.Hash || trimmed == Path
             || trimmed == System.IO.Path.GetFileName(Path) || trimmed == System.IO.Path.GetFileNameWithoutExtension(Path)
-            || trimmed.Replace(".safetensors", string.Empty, StringComparison.Ordinal) == Title;
+            || trimmed.Replace(".safetensors", string.Empty, StringComparison.Ordinal) == Title
+            || trimmed.Replace(".gguf", string.Empty, StringComparison.Ordinal) == Title;
     }
 }
 
 /// <summary>
 /// The models the server lists: the built-in ras-shapes model first, then the diffusers pipeline folders (with a
-/// <c>model_index.json</c>) and single <c>.safetensors</c> files found directly in <c>--models-dir</c>, by name.
+/// <c>model_index.json</c>) and single <c>.safetensors</c> and <c>.gguf</c> files found directly in <c>--models-dir</c>, by name.
 /// </summary>
 internal sealed class ModelCatalog
 {
@@ -57,6 +58,7 @@ internal sealed class ModelCatalog
         {
             var found = Directory.EnumerateDirectories(dir).Where(d => File.Exists(System.IO.Path.Combine(d, "model_index.json")))
                 .Concat(Directory.EnumerateFiles(dir, "*.safetensors"))
+                .Concat(Directory.EnumerateFiles(dir, "*.gguf"))
                 .Order(StringComparer.Ordinal);
             list.AddRange(found.Select(path => new ModelEntry(ModelIdentity.Of(path), System.IO.Path.GetFullPath(path), BuiltIn: false)));
         }
