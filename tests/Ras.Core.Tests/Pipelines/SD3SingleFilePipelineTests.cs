@@ -131,6 +131,37 @@ public sealed class SD3SingleFilePipelineTests : IDisposable
         Assert.Contains("--config", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A bare transformer file, its encoders and VAE as separate files, and a --config folder with no weights at all.</summary>
+    [Fact]
+    public async Task Component_files_supply_every_part_a_bare_file_lacks()
+    {
+        string withT5 = TinyPipelines.WriteSd3Pipeline(temp.File("sd3-t5"), withT5: true);
+        string bare = TinySingleFiles.WriteSd3(withT5, temp.File("sd3_bare.safetensors"), withTextEncoders: false,
+            omit: key => key.StartsWith("first_stage_model.", StringComparison.Ordinal));
+        string configOnly = temp.File("configs");
+        foreach (string file in Directory.GetFiles(withT5, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+        {
+            string target = Path.Combine(configOnly, Path.GetRelativePath(withT5, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        var components = new ComponentFiles
+        {
+            ClipL = Path.Combine(withT5, "text_encoder", "model.safetensors"),
+            ClipG = Path.Combine(withT5, "text_encoder_2", "model.safetensors"),
+            T5 = Path.Combine(withT5, "text_encoder_3", "model.safetensors"),
+            Vae = Path.Combine(withT5, "vae", "diffusion_pytorch_model.safetensors"),   // diffusers' layout
+        };
+        var missing = Assert.Throws<RasInputException>(() => TextToImagePipeline.Open(bare, configOnly, components: components with { ClipG = null }));
+        Assert.Contains("--clip-g FILE", missing.Message, StringComparison.Ordinal);
+
+        var request = new ImageRequest { Prompts = ["a star"], Seed = 5, Steps = 3, Width = 16, Height = 32 };
+        using var fromFolder = TextToImagePipeline.Open(withT5);
+        using var fromFiles = TextToImagePipeline.Open(bare, configOnly, components: components);
+        Assert.Equal((await fromFolder.GenerateAsync(request)).Images[0], (await fromFiles.GenerateAsync(request)).Images[0]);
+    }
+
     [Fact]
     public void Config_folder_of_another_family_is_rejected()
     {
