@@ -8,12 +8,8 @@
 set -euo pipefail
 family=${1:-sd3.5-large}
 runs=${2:-1}
-here=$(cd "$(dirname "$0")/.." && pwd)
-fixtures=${RAS_FIXTURES:-$here/../shared/fixtures}
-dotnet build "$here/src/Ras.Cli" -c Release -v q -nologo >/dev/null
-ras="$here/src/Ras.Cli/bin/Release/net10.0/ras"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 "$ras" synth-pipeline "$family" --out "$work/model" --fixtures "$fixtures" --no-t5 >/dev/null
 for run in $(seq "$runs"); do
   for bin in "${RAS_BIN:-}" "$ras.dll"; do

@@ -10,12 +10,8 @@ family=${1:-flux-dev}
 weights=${2:-q8_0}
 size=${3:-64}
 shift $(( $# < 3 ? $# : 3 ))
-here=$(cd "$(dirname "$0")/.." && pwd)
-fixtures=${RAS_FIXTURES:-$here/../shared/fixtures}
-dotnet build "$here/src/Ras.Cli" -c Release -v q -nologo >/dev/null
-ras="$here/src/Ras.Cli/bin/Release/net10.0/ras"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 "$ras" synth-pipeline "$family" --out "$work/model" --fixtures "$fixtures" --transformer-weights "$weights"
 echo "packed transformer: $(du -b --apparent-size "$work"/model/transformer/diffusion_pytorch_model.* | cut -f1) bytes"
 /usr/bin/time -f "max resident: %M KB, wall: %e s" "$ras" bench --model "$work/model" --weight-storage auto --steps 1 \

@@ -10,12 +10,8 @@ family=${1:-sd3-medium}
 size=${2:-1024}
 steps=${3:-2}
 shift $(( $# < 3 ? $# : 3 ))
-here=$(cd "$(dirname "$0")/.." && pwd)
-fixtures=${RAS_FIXTURES:-$here/../shared/fixtures}
-dotnet build "$here/src/Ras.Cli" -c Release -v q -nologo >/dev/null
-ras="$here/src/Ras.Cli/bin/Release/net10.0/ras"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 # shellcheck disable=SC2086 # SYNTH_FLAGS is a list of flags
 "$ras" synth-pipeline "$family" --out "$work/model" --fixtures "$fixtures" ${SYNTH_FLAGS:-}
 /usr/bin/time -f "max resident: %M KB, wall: %e s" "$ras" generate "a photo of a cat" --model "$work/model" \
