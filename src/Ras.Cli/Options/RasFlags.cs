@@ -31,11 +31,6 @@ internal sealed class RasFlags
         Description = "Ours: rank each token by the highest raw score within k tokens (a (2k+1)² neighbourhood), so neighbours of changing regions are not cached from the low end. Default: 0 (off).",
     };
 
-    public Option<double?> Extrapolate { get; } = new("--extrapolate")
-    {
-        Description = "Ours: a cached token's velocity follows its linear trend in sigma from its last two computed velocities, by this share in [0, 1]. Default: 0 (the last computed velocity, as the official code).",
-    };
-
     public Option<double?> HighRatio { get; } = new("--high-ratio")
     {
         Description = "Share of the skipped tokens taken from the highest scores (the rest from the lowest), in [0, 1]. Default: 1.",
@@ -78,7 +73,7 @@ internal sealed class RasFlags
 
     public void AddTo(Command command)
     {
-        foreach (Option option in new Option[] { SampleRatio, Metric, HighRatio, StarvationScale, Selection, SchedulerStartStep, SchedulerEndStep, ErrorResetSteps, SkipNumStep, SkipNumStepLength, SampleRatioEnd, Dilate, Extrapolate })
+        foreach (Option option in new Option[] { SampleRatio, Metric, HighRatio, StarvationScale, Selection, SchedulerStartStep, SchedulerEndStep, ErrorResetSteps, SkipNumStep, SkipNumStepLength, SampleRatioEnd, Dilate })
         {
             command.Add(option);
         }
@@ -111,11 +106,6 @@ internal sealed class RasFlags
         if (result.GetValue(Dilate) is int dilate)
         {
             options = options with { Dilate = dilate };
-        }
-
-        if (result.GetValue(Extrapolate) is double extrapolate)
-        {
-            options = options with { Extrapolate = extrapolate };
         }
 
         if (result.GetValue(HighRatio) is double high)
@@ -167,7 +157,6 @@ internal sealed class RasFlags
             $"error-reset-steps \"{string.Join(",", options.ResolveErrorResetSteps(steps))}\", " +
             $"skip-num-step {options.SkipNumStep}, skip-num-step-length {options.SkipNumStepLength}, " +
             $"selection {(options.Selection == RasSelectionMode.Revisit ? "revisit" : "official")}" +
-            (options.SampleRatioEnd is double end ? $", sample-ratio-end {F(end)}" : string.Empty) + (options.Dilate != 0 ? $", dilate {options.Dilate}" : string.Empty) +
-            (options.Extrapolate != 0 ? $", extrapolate {F(options.Extrapolate)}" : string.Empty);
+            (options.SampleRatioEnd is double end ? $", sample-ratio-end {F(end)}" : string.Empty) + (options.Dilate != 0 ? $", dilate {options.Dilate}" : string.Empty);
     }
 }

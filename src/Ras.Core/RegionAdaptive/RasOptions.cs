@@ -26,13 +26,6 @@ public sealed record RasOptions
     /// </summary>
     public int Dilate { get; init; }
 
-    /// <summary>
-    /// <c>extrapolate</c> (ours): a cached token's velocity is not its last computed one but that plus this share of its
-    /// linear trend in σ, from its last two computed velocities: <c>v + e·(v − v_prev)/(σ − σ_prev)·(σ_now − σ)</c>.
-    /// 0 (default): the last computed velocity, as the official code.
-    /// </summary>
-    public double Extrapolate { get; init; }
-
     /// <summary><c>metric</c>: the per-token score. Default <see cref="RasMetric.Std"/>.</summary>
     public RasMetric Metric { get; init; } = RasMetric.Std;
 
@@ -111,11 +104,6 @@ public sealed record RasOptions
         if (Dilate < 0)
         {
             throw new OptionsException("dilate", $"must be ≥ 0, found {Dilate}");
-        }
-
-        if (!(Extrapolate >= 0 && Extrapolate <= 1))
-        {
-            throw new OptionsException("extrapolate", $"must be in [0, 1], found {Format(Extrapolate)}");
         }
 
         if (!(HighRatio >= 0 && HighRatio <= 1))

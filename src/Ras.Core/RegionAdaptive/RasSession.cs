@@ -28,9 +28,6 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
     private Tensor? cachedVelocity;     // [B, C, H, W], the filled velocity at the last selection
     private Tensor? previousVelocity;   // [B, C, H, W], the last step's filled velocity (delta metric only)
     private Tensor? cachedPixels;       // [B, 1, H, W] bool, true where a cached token's pixels are
-    private Tensor? lastVelocity;       // [B, C, H, W] extrapolate only: each pixel's last computed velocity,
-    private Tensor? lastSigma;          // [B, 1, H, W] the σ it was computed at,
-    private Tensor? trend;              // [B, C, H, W] and its change per unit σ between its last two computations
     private RegionSelection? selection; // per image
     private Tensor? modelIndex;         // [B·copies, n], the selection repeated for each guidance copy
     private RasRouting? routing;        // the current step's routing
@@ -105,15 +102,8 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         routing = null;
         RasStepKind kind = Options.Enabled ? StepKind(step) : RasStepKind.Dense;
 
-        // Cached tokens carry the velocity of the last step that computed them (or, extrapolating, its trend from there).
-        Tensor filled = kind != RasStepKind.Sparse ? velocity
-            : Options.Extrapolate > 0 ? where(cachedPixels!, Extrapolated(current.Schedule.Sigmas[step]), velocity)
-            : where(cachedPixels!, cachedVelocity!, velocity);
-        if (Options.Enabled && Options.Extrapolate > 0)
-        {
-            Track(current.Schedule.Sigmas[step], velocity, kind);
-        }
-
+        // Cached tokens carry the velocity of the last step that computed them.
+        Tensor filled = kind == RasStepKind.Sparse ? where(cachedPixels!, cachedVelocity!, velocity) : velocity;
         records.Add(new RasStepRecord(step, kind,
             kind == RasStepKind.Sparse ? selection!.ActiveCount : current.TokenCount,
             kind == RasStepKind.Sparse ? ActiveTokenLists(selection!.Active) : null));
@@ -237,34 +227,6 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         Replace(ref cachedPixels, PixelMask(kept.Cached, current).DetachFromDisposeScope());
     }
 
-    /// <summary>Each pixel's last computed velocity moved along its trend to <paramref name="sigma"/> by <see cref="RasOptions.Extrapolate"/>.</summary>
-    private Tensor Extrapolated(float sigma)
-    {
-        using Tensor distance = lastSigma!.neg().add_(sigma);   // σ_now − σ_last (≤ 0: σ falls)
-        using Tensor step = trend!.mul(distance);
-        return lastVelocity!.add(step, Options.Extrapolate);
-    }
-
-    /// <summary>Records the computed pixels' velocity, σ and trend (for <see cref="RasOptions.Extrapolate"/>).</summary>
-    private void Track(float sigma, Tensor velocity, RasStepKind kind)
-    {
-        using var scope = NewDisposeScope();
-        if (lastVelocity is null)
-        {
-            // The first step is dense (RAS starts at step ≥ 1): every pixel is computed, no trend yet.
-            Replace(ref lastVelocity, velocity.clone().DetachFromDisposeScope());
-            Replace(ref lastSigma, full([velocity.shape[0], 1, velocity.shape[2], velocity.shape[3]], sigma, ScalarType.Float32, velocity.device).DetachFromDisposeScope());
-            Replace(ref trend, zeros_like(velocity).DetachFromDisposeScope());
-            return;
-        }
-
-        Tensor computed = kind == RasStepKind.Sparse ? cachedPixels!.logical_not() : ones_like(lastSigma!, ScalarType.Bool);
-        Tensor slope = velocity.sub(lastVelocity).div_(lastSigma!.neg().add_(sigma));
-        Replace(ref trend, where(computed, slope, trend!).DetachFromDisposeScope());
-        Replace(ref lastVelocity, where(computed, velocity, lastVelocity).DetachFromDisposeScope());
-        Replace(ref lastSigma, lastSigma!.masked_fill(computed, sigma).DetachFromDisposeScope());
-    }
-
     /// <summary><c>[B, K]</c> cached token indices → <c>[B, 1, H, W]</c> mask of their latent pixels.</summary>
     private static Tensor PixelMask(Tensor cachedTokens, SamplingRun current)
     {
@@ -303,10 +265,6 @@ public sealed class RasSession : ISamplerStepObserver, IDisposable
         cachedVelocity?.Dispose();
         previousVelocity?.Dispose();
         cachedPixels?.Dispose();
-        lastVelocity?.Dispose();
-        lastSigma?.Dispose();
-        trend?.Dispose();
-        (lastVelocity, lastSigma, trend) = (null, null, null);
         selection?.Dispose();
         modelIndex?.Dispose();
         (dropCount, cachedRun, cachedVelocity, cachedPixels, selection, modelIndex, previousVelocity) = (null, null, null, null, null, null, null);

@@ -58,55 +58,6 @@ public sealed class RasIdeasTests
         Assert.DoesNotContain(ChangingToken, std);
     }
 
-    [Fact]
-    public void Extrapolation_follows_each_cached_tokens_linear_trend_exactly()
-    {
-        // The model's velocity is linear in σ at every pixel: after two computations a token's trend is exact, so
-        // extrapolated cached tokens give the dense run's result, and plain reuse does not.
-        var options = new RasOptions { SampleRatio = 0.5, SchedulerStartStep = 2, ErrorResetSteps = [], Selection = RasSelectionMode.Revisit, StarvationScale = 1 };
-        using Tensor dense = Sample(new RasOptions());
-        using Tensor reused = Sample(options);
-        using Tensor extrapolated = Sample(options with { Extrapolate = 1 });
-        using Tensor halfway = Sample(options with { Extrapolate = 0.5 });
-        float Error(Tensor t) => (t - dense).abs().max().item<float>();
-        Assert.True(Error(reused) > 1e-2, $"reuse error {Error(reused)}");
-        Assert.True(Error(extrapolated) < 1e-4, $"extrapolation error {Error(extrapolated)}");
-        Assert.InRange(Error(halfway), Error(extrapolated), Error(reused));
-        Assert.Equal("extrapolate", Assert.Throws<OptionsException>(() => new RasOptions { Extrapolate = 1.5 }.Validate(10)).Option);
-    }
-
-    private static Tensor Sample(RasOptions options)
-    {
-        using var session = new RasSession(options);
-        var scheduler = new FlowMatchEulerDiscreteScheduler(new FlowMatchEulerDiscreteSchedulerConfig { Shift = 3.0 });
-        using Tensor latents = zeros(1, 4, 8, 8);
-        Tensor result = FlowMatchEulerSampler.Sample(new LinearInSigmaDenoiser(), scheduler.SetTimesteps(8), latents, new SamplerOptions { Steps = 8, CfgScale = 1 }, session);
-        if (options.Enabled)
-        {
-            Assert.Contains(session.Records, r => r.Kind == RasStepKind.Sparse);
-        }
-
-        return result;
-    }
-
-    /// <summary>Velocity a + b·σ with a and b varying over pixels and channels (SD3's convention: timestep = 1000·σ).</summary>
-    private sealed class LinearInSigmaDenoiser : IDenoiser
-    {
-        public int PatchSize => 2;
-
-        public int GuidanceCopies => 1;
-
-        public SamplingConvention Convention => SamplingConvention.StableDiffusion3;
-
-        public Tensor Predict(Tensor latents, Tensor timesteps, ITokenRouting? routing)
-        {
-            using var scope = NewDisposeScope();
-            Tensor grid = arange(4 * 8 * 8, ScalarType.Float32).view(1, 4, 8, 8).div(256f);
-            Tensor sigma = timesteps.div(1000f).view(-1, 1, 1, 1);
-            return grid.sin().add(grid.cos().mul(3f).mul(sigma)).MoveToOuterDisposeScope();
-        }
-    }
-
     private const long ChangingToken = 23;                               // row 2, column 3 of a 5 × 10 grid
 
     /// <summary>The tokens the first RAS step computes when the model's output changes over time only at <see cref="ChangingToken"/>.</summary>

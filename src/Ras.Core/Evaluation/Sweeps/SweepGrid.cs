@@ -61,7 +61,7 @@ public sealed record SweepGrid
     private static readonly string[] RasKeys =
     [
         "steps", "sample_ratio", "sample_ratio_end", "metric", "high_ratio", "starvation_scale", "scheduler_start_step", "scheduler_end_step",
-        "error_reset_steps", "skip_num_step", "skip_num_step_length", "selection", "dilate", "extrapolate",
+        "error_reset_steps", "skip_num_step", "skip_num_step_length", "selection", "dilate",
     ];
 
     /// <summary>Reads a sweep file.</summary>
@@ -190,11 +190,6 @@ public sealed record SweepGrid
             parts.Add($"dilate {ras.Dilate}");
         }
 
-        if (ras.Extrapolate != 0)
-        {
-            parts.Add($"extrapolate {F(ras.Extrapolate)}");
-        }
-
         return string.Join(", ", parts);
     }
 
@@ -216,11 +211,6 @@ public sealed record SweepGrid
         if (ras.Dilate != 0)
         {
             parts.Add("dilate");
-        }
-
-        if (ras.Extrapolate != 0)
-        {
-            parts.Add("extrapolate");
         }
 
         return string.Join(" + ", parts);
@@ -277,7 +267,6 @@ public sealed record SweepGrid
                         "skip_num_step_length" => ras with { SkipNumStepLength = IntValue(value, field, name, 0) },
                         "selection" => ras with { Selection = RasOptions.ParseSelection(StringValue(value, field, name)) },
                         "dilate" => ras with { Dilate = IntValue(value, field, name, 0) },
-                        "extrapolate" => ras with { Extrapolate = NumberValue(value, field, name) },
                         _ => throw new ConfigException(name, field, "is not a RAS sweep option"),
                     };
                 }

@@ -89,11 +89,6 @@ public static class SweepReport
             block["scheduler_start_step"] = start;
         }
 
-        if (r.Extrapolate != 0)
-        {
-            block["extrapolate"] = r.Extrapolate;
-        }
-
         if (r.SchedulerEndStep is int end)
         {
             block["scheduler_end_step"] = end;
