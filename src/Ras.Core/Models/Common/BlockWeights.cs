@@ -190,6 +190,10 @@ public sealed class UpcastOnUse : IBlockWeights, IDisposable
             }
 
             targets.Dispose();
+
+            // A block's activations below the mmap threshold (T5-XXL's 8 MiB rows at 512 tokens) were freed onto the heap;
+            // without a trim, every block's scatter of them stays resident (+1 GiB over T5-XXL's 24 blocks, measured).
+            Ras.Native.NativeHeap.Trim();
         }
     }
 }

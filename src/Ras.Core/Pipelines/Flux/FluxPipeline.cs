@@ -203,7 +203,7 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
             pooled = clip.Forward(clipIds).PooledOutput;
         }
 
-        NativeHeap.Trim();
+        NativeHeap.ReleaseGarbage();   // the encoder just freed: its finalizer-only objects and freed pages, before the next one loads
         progress?.Report(new GenerationProgress(GenerationStage.Encode, 1, 2, 0, 0, clock.Elapsed));
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -214,7 +214,7 @@ public sealed class FluxPipeline : LatentDiffusionPipeline
             tokens = t5.Forward(t5Ids).LastHiddenState;
         }
 
-        NativeHeap.Trim();
+        NativeHeap.ReleaseGarbage();   // the encoder just freed: its finalizer-only objects and freed pages, before the next one loads
         progress?.Report(new GenerationProgress(GenerationStage.Encode, 2, 2, 0, 0, clock.Elapsed));
         cancellationToken.ThrowIfCancellationRequested();
 

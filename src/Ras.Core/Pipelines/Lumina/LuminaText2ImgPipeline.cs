@@ -199,7 +199,7 @@ public sealed class LuminaText2ImgPipeline : LatentDiffusionPipeline
             features = LuminaPromptEncoder.Encode(encoder, tokens);
         }
 
-        NativeHeap.Trim();
+        NativeHeap.ReleaseGarbage();   // the encoder just freed: its finalizer-only objects and freed pages, before the next one loads
         progress?.Report(new GenerationProgress(GenerationStage.Encode, 1, 1, 0, 0, clock.Elapsed));
         cancellationToken.ThrowIfCancellationRequested();
 

@@ -160,7 +160,7 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
             clipL = SD3PromptEncoder.Clip(model, clipLIds, extras.ClipSkip);
         }
 
-        NativeHeap.Trim();
+        NativeHeap.ReleaseGarbage();   // the encoder just freed: its finalizer-only objects and freed pages, before the next one loads
 
         Done(1);
         cancellationToken.ThrowIfCancellationRequested();
@@ -170,7 +170,7 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
             clipG = SD3PromptEncoder.Clip(model, clipGIds, extras.ClipSkip);
         }
 
-        NativeHeap.Trim();
+        NativeHeap.ReleaseGarbage();   // the encoder just freed: its finalizer-only objects and freed pages, before the next one loads
 
         Done(2);
         cancellationToken.ThrowIfCancellationRequested();
@@ -183,7 +183,7 @@ public sealed class StableDiffusion3Pipeline : LatentDiffusionPipeline
             }
 
             // A freed component's small allocations stay in glibc's arenas (1.5 GB after T5-XXL) unless trimmed.
-            NativeHeap.Trim();
+            NativeHeap.ReleaseGarbage();   // the encoder just freed: its finalizer-only objects and freed pages, before the next one loads
             Done(3);
             cancellationToken.ThrowIfCancellationRequested();
         }
