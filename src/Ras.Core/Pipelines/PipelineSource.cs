@@ -339,7 +339,7 @@ public abstract class PipelineSource : IDisposable
 
         using (owned)
         {
-            CLIPTextConfig config = configPath is not null ? CLIPTextConfig.Load(configPath) : InferClip(owned is not null && file is not null ? owned : SingleFile!, prefix, standard);
+            CLIPTextConfig config = configPath is not null ? CLIPTextConfig.Load(configPath) : InferClip(file is not null ? owned! : SingleFile!, prefix, standard);
             bool supply = missingProjection == MissingProjection.Identity || (missingProjection == MissingProjection.IdentityInSingleFile && fromFile);
             if (supply && !weights.Contains(ProjectionKey))
             {
