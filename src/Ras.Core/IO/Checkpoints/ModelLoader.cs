@@ -7,8 +7,6 @@ namespace Ras.IO.Checkpoints;
 /// <summary>Builds a model and binds its weights in the chosen <see cref="WeightStorage"/>.</summary>
 public static class ModelLoader
 {
-    private static readonly Lock DefaultDtypeLock = new();
-
     /// <summary>
     /// Constructs a model with <paramref name="construct"/>, without its random initialisation
     /// (<see cref="UninitializedModules"/>: <paramref name="bind"/> must fill every state-dict tensor, as the strict
@@ -31,29 +29,7 @@ public static class ModelLoader
         }
 
         ScalarType? half = ChooseHalfStorage(source, storage);
-        T model;
-        if (half is ScalarType dtype)
-        {
-            // libtorch's default dtype is process-wide: hold it only while the parameters are allocated.
-            lock (DefaultDtypeLock)
-            {
-                ScalarType previous = get_default_dtype();
-                set_default_dtype(dtype);
-                try
-                {
-                    model = UninitializedModules.Construct(construct);
-                }
-                finally
-                {
-                    set_default_dtype(previous);
-                }
-            }
-        }
-        else
-        {
-            model = UninitializedModules.Construct(construct);
-        }
-
+        T model = UninitializedModules.Construct(construct, half);   // half storage: built in the stored dtype, never a float32 copy
         return Bind(model, m =>
         {
             bind(m, source);

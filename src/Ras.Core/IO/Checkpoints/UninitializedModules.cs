@@ -27,10 +27,12 @@ public static class UninitializedModules
 
     /// <summary>
     /// Runs <paramref name="construct"/> with weights on the meta device and gives the result uninitialised CPU storage
-    /// (see the type's remarks: every state-dict tensor must then be filled). Tensors a constructor computes itself (SD3's
-    /// sin-cos <c>pos_embed</c>) are built on the CPU as usual and kept as they are.
+    /// (see the type's remarks: every state-dict tensor must then be filled), floating-point tensors in
+    /// <paramref name="floatDtype"/> when given (half-precision storage: never a float32 copy). Tensors a constructor computes
+    /// itself (SD3's sin-cos <c>pos_embed</c>) are built on the CPU as usual and kept as they are. The process-wide default
+    /// dtype is never touched, so other threads building models meanwhile are not affected.
     /// </summary>
-    public static T Construct<T>(Func<T> construct)
+    public static T Construct<T>(Func<T> construct, ScalarType? floatDtype = null)
         where T : nn.Module
     {
         ArgumentNullException.ThrowIfNull(construct);
@@ -42,7 +44,7 @@ public static class UninitializedModules
 
         try
         {
-            Materialize(model);
+            Materialize(model, floatDtype);
             return model;
         }
         catch
@@ -52,8 +54,11 @@ public static class UninitializedModules
         }
     }
 
-    /// <summary>Replaces every meta tensor of <paramref name="model"/> (parameters and buffers) by uninitialised CPU storage.</summary>
-    public static void Materialize(nn.Module model)
+    /// <summary>
+    /// Replaces every meta tensor of <paramref name="model"/> (parameters and buffers) by uninitialised CPU storage, floating-point
+    /// ones in <paramref name="floatDtype"/> when given.
+    /// </summary>
+    public static void Materialize(nn.Module model, ScalarType? floatDtype = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var replaced = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
@@ -74,7 +79,7 @@ public static class UninitializedModules
                 if (parameter.device_type == DeviceType.META && module.GetType().GetProperty(name, BindingFlags.Instance | BindingFlags.Public) is { CanWrite: true } property
                     && property.PropertyType.IsAssignableFrom(typeof(Parameter)))
                 {
-                    property.SetValue(module, Replacement(parameter, replaced));
+                    property.SetValue(module, Replacement(parameter, replaced, floatDtype));
                 }
             }
 
@@ -84,7 +89,7 @@ public static class UninitializedModules
                 {
                     if (field.GetValue(module) is Tensor { device_type: DeviceType.META } tensor)
                     {
-                        field.SetValue(module, Replacement(tensor, replaced));
+                        field.SetValue(module, Replacement(tensor, replaced, floatDtype));
                     }
                 }
             }
@@ -93,7 +98,7 @@ public static class UninitializedModules
             {
                 if (parameter.device_type == DeviceType.META)
                 {
-                    Register(RegisterParameter, module, name, Replacement(parameter, replaced));
+                    Register(RegisterParameter, module, name, Replacement(parameter, replaced, floatDtype));
                 }
             }
 
@@ -101,7 +106,7 @@ public static class UninitializedModules
             {
                 if (buffer.device_type == DeviceType.META)
                 {
-                    Register(RegisterBuffer, module, name, Replacement(buffer, replaced));
+                    Register(RegisterBuffer, module, name, Replacement(buffer, replaced, floatDtype));
                 }
             }
         }
@@ -126,14 +131,14 @@ public static class UninitializedModules
         registration.Invoke(module, arguments);
     }
 
-    private static Tensor Replacement(Tensor meta, Dictionary<Tensor, Tensor> replaced)
+    private static Tensor Replacement(Tensor meta, Dictionary<Tensor, Tensor> replaced, ScalarType? floatDtype)
     {
         if (replaced.TryGetValue(meta, out Tensor? done))
         {
             return done;
         }
 
-        Tensor storage = empty(meta.shape, meta.dtype, CPU);
+        Tensor storage = empty(meta.shape, floatDtype is ScalarType dtype && meta.is_floating_point() ? dtype : meta.dtype, CPU);
         Tensor result = meta is Parameter parameter ? new Parameter(storage, parameter.requires_grad) : storage;
         result.DetachFromDisposeScope();
         replaced[meta] = result;
