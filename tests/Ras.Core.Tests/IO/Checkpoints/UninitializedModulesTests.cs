@@ -44,6 +44,26 @@ public sealed class UninitializedModulesTests
         Assert.Equal(DeviceType.CPU, plain.device_type);
     }
 
+    /// <summary>
+    /// Half storage allocates its float tensors in the stored dtype without touching libtorch's process-wide default dtype:
+    /// a model another thread built meanwhile once got bf16 weights (a conv then failed on "bias type BFloat16").
+    /// </summary>
+    [Fact]
+    public void Half_storage_allocates_in_its_dtype_and_leaves_the_default_dtype_alone()
+    {
+        var config = new T5Config { VocabSize = 20, DModel = 8, DKv = 2, DFf = 12, NumLayers = 1, NumHeads = 4, RelativeAttentionNumBuckets = 4, RelativeAttentionMaxDistance = 8 };
+        ScalarType during = ScalarType.Float64;
+        using var half = UninitializedModules.Construct(() =>
+        {
+            during = get_default_dtype();
+            return new T5EncoderModel(config);
+        }, ScalarType.BFloat16);
+        Assert.Equal(ScalarType.Float32, during);
+        Assert.Equal(ScalarType.Float32, get_default_dtype());
+        Assert.All(half.state_dict(), kv => Assert.Equal(kv.Value.is_floating_point() ? ScalarType.BFloat16 : kv.Value.dtype, kv.Value.dtype));
+        Assert.Contains(half.state_dict(), kv => kv.Value.is_floating_point());
+    }
+
     [Fact]
     public void Native_backed_embeddings_compute_with_the_new_storage()
     {

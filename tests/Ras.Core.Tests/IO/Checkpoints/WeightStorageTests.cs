@@ -78,6 +78,18 @@ public sealed class WeightStorageTests : IDisposable
         Assert.Equal(ScalarType.Float32, actual.dtype);
         Assert.True(TensorAssert.Same(expected, actual), $"max diff {TensorAssert.MaxAbsDiff(expected, actual)}");
         Assert.True(TensorAssert.Same(expected, stored.Forward(ids).LastHiddenState), "a second forward gives the same result");
+
+        // Built in bf16 without touching the process-wide default dtype (other threads build models too).
+        ScalarType during = ScalarType.Float64;
+        using var store = TensorStore.OpenComponent(temp.File("t5"), "model");
+        var config = T5Config.Load(Path.Combine(temp.File("t5"), "config.json"));
+        using var again = ModelLoader.Load(() =>
+        {
+            during = get_default_dtype();
+            return new T5EncoderModel(config);
+        }, store, WeightStorage.Stored, null, T5EncoderModel.Bind);
+        Assert.Equal(ScalarType.Float32, during);
+        Assert.Equal(ScalarType.BFloat16, Assert.IsType<UpcastOnUse>(again.BlockWeights).Storage);
     }
 
     [Fact]
