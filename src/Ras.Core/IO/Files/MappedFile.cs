@@ -95,6 +95,28 @@ internal sealed unsafe class MappedFile : IDisposable
     }
 
     /// <summary>
+    /// False (the default) releases the mapped pages a read used, so a one-time load never keeps the file resident; true
+    /// keeps them, for weights read again at every use (the kernel still reclaims clean file pages under memory pressure).
+    /// </summary>
+    public bool KeepsPagesMapped { get; set; }
+
+    /// <summary>Stops keeping pages (see <see cref="KeepsPagesMapped"/>) and releases every page of the mapping.</summary>
+    public void ReleaseMappedPages()
+    {
+        KeepsPagesMapped = false;
+        Ras.Native.MappedPages.Release(Pointer, Length);
+    }
+
+    /// <summary>Releases the pages of a read (<paramref name="start"/>, <paramref name="length"/> bytes) unless <see cref="KeepsPagesMapped"/>.</summary>
+    public void ReleasePages(byte* start, long length)
+    {
+        if (!KeepsPagesMapped)
+        {
+            Ras.Native.MappedPages.Release(start, length);
+        }
+    }
+
+    /// <summary>
     /// Throws the reader's exception when the file on disk is no longer what was mapped: a different size (truncated or
     /// grown) or modification time. <paramref name="context"/> says what was being read.
     /// </summary>

@@ -36,11 +36,12 @@ public sealed unsafe class GgufFile : IDisposable
     /// <summary>The file this reader maps.</summary>
     public string FilePath => file.Path;
 
-    /// <summary>
-    /// False (the default) releases the mapped pages a read used, so a one-time load never keeps the file resident; true
-    /// keeps them, for weights read again at every use (the kernel still reclaims clean file pages under memory pressure).
-    /// </summary>
-    internal bool KeepsPagesMapped { get; set; }
+    /// <summary>Whether reads keep the mapped pages they used (see <see cref="MappedFile.KeepsPagesMapped"/>).</summary>
+    internal bool KeepsPagesMapped
+    {
+        get => file.KeepsPagesMapped;
+        set => file.KeepsPagesMapped = value;
+    }
 
     /// <summary>The file's size in bytes.</summary>
     public long FileLength => file.Length;
@@ -247,20 +248,10 @@ public sealed unsafe class GgufFile : IDisposable
         file.Dispose();
     }
 
-    /// <summary>Stops keeping pages (see <see cref="KeepsPagesMapped"/>) and releases every page of the mapping.</summary>
-    internal void ReleaseMappedPages()
-    {
-        KeepsPagesMapped = false;
-        DecodedCopy.Release(file.Pointer, file.Length);
-    }
+    /// <summary>Stops keeping pages and releases every page of the mapping.</summary>
+    internal void ReleaseMappedPages() => file.ReleaseMappedPages();
 
-    private void ReleasePages(byte* start, long length)
-    {
-        if (!KeepsPagesMapped)
-        {
-            DecodedCopy.Release(start, length);
-        }
-    }
+    private void ReleasePages(byte* start, long length) => file.ReleasePages(start, length);
 
     private void CopyRaw(byte* source, long total, Tensor destination)
     {

@@ -197,26 +197,17 @@ public sealed unsafe class SafetensorsFile : IDisposable
         file.EnsureUnchanged($"reading tensor '{entry.Name}'");
     }
 
-    /// <summary>
-    /// False (the default) releases the mapped pages a read used, so a one-time load never keeps the file resident; true
-    /// keeps them, for weights read again at every use (the kernel still reclaims clean file pages under memory pressure).
-    /// </summary>
-    internal bool KeepsPagesMapped { get; set; }
-
-    /// <summary>Stops keeping pages (see <see cref="KeepsPagesMapped"/>) and releases every page of the mapping.</summary>
-    internal void ReleaseMappedPages()
+    /// <summary>Whether reads keep the mapped pages they used (see <see cref="MappedFile.KeepsPagesMapped"/>).</summary>
+    internal bool KeepsPagesMapped
     {
-        KeepsPagesMapped = false;
-        MappedPages.Release(file.Pointer, file.Length);
+        get => file.KeepsPagesMapped;
+        set => file.KeepsPagesMapped = value;
     }
 
-    private void ReleasePages(byte* start, long length)
-    {
-        if (!KeepsPagesMapped)
-        {
-            MappedPages.Release(start, length);
-        }
-    }
+    /// <summary>Stops keeping pages and releases every page of the mapping.</summary>
+    internal void ReleaseMappedPages() => file.ReleaseMappedPages();
+
+    private void ReleasePages(byte* start, long length) => file.ReleasePages(start, length);
 
     private void CopyBytes(SafetensorsEntry entry, Tensor destination)
     {
