@@ -362,7 +362,10 @@ public abstract class PipelineSource : IDisposable
         ? Directory.Exists(System.IO.Path.Combine(Folder!, component))
         : SingleFileHasT5(prefix) || ConfigWeights(component) is not null);
 
-    /// <summary>Loads a T5 encoder (held as <see cref="Storage"/> says) from wherever <see cref="T5Available"/> found it.</summary>
+    /// <summary>
+    /// Loads a T5 encoder (held as <see cref="Storage"/> says; blocks kept in their stored form are read from the file at
+    /// use, <see cref="BlockReads.Once"/>) from wherever <see cref="T5Available"/> found it.
+    /// </summary>
     /// <exception cref="RasInputException">There is none.</exception>
     protected T5EncoderModel LoadT5(string component, string prefix, Device? device)
     {
@@ -371,7 +374,8 @@ public abstract class PipelineSource : IDisposable
             using TensorStore store = OpenComponentFile(file);
             string filePrefix = FindPrefix(store, file, "encoder.block.0.layer.0.SelfAttention.q.weight", "T5 encoder");
             T5Config fileConfig = (Folder is null ? ConfigPath(component, "config.json") : null) is string configPath ? T5Config.Load(configPath) : InferT5(store, filePrefix);
-            return ModelLoader.Load(() => new T5EncoderModel(fileConfig), MappedTensorSource.WithoutPrefix(store, filePrefix), Storage, device, T5EncoderModel.Bind);
+            return ModelLoader.Load(() => new T5EncoderModel(fileConfig), MappedTensorSource.WithoutPrefix(store, filePrefix), Storage, device, T5EncoderModel.Bind,
+                BlockReads.Once);
         }
 
         if (SingleFile is null)
@@ -386,7 +390,8 @@ public abstract class PipelineSource : IDisposable
         }
 
         T5Config config = ConfigPath(component, "config.json") is string path ? T5Config.Load(path) : InferT5(SingleFile, prefix);
-        return ModelLoader.Load(() => new T5EncoderModel(config), MappedTensorSource.WithoutPrefix(SingleFile, prefix), Storage, device, T5EncoderModel.Bind);
+        return ModelLoader.Load(() => new T5EncoderModel(config), MappedTensorSource.WithoutPrefix(SingleFile, prefix), Storage, device, T5EncoderModel.Bind,
+            BlockReads.Once);
     }
 
     /// <summary>True when the single file holds a T5 encoder under <paramref name="prefix"/>.</summary>

@@ -38,5 +38,5 @@ internal sealed class DeferredTensorSource(ITensorSource source, Func<Tensor, bo
 
     public string? FormatOf(string key) => source.FormatOf(key);
 
-    public IDisposable? Retain() => source.Retain();
+    public IDisposable? Retain(bool keepPagesMapped = true) => source.Retain(keepPagesMapped);
 }

@@ -43,9 +43,10 @@ public interface ITensorSource
     /// <summary>
     /// Keeps the underlying files open and readable after this source is disposed, until the returned lease is disposed,
     /// so weights can be read at use (<see cref="WeightStorage.Stored"/> for quantized and fp8 files); null when the source
-    /// cannot.
+    /// cannot. With <paramref name="keepPagesMapped"/> the pages those reads use stay mapped while the lease is held
+    /// (weights read at every step); without, each read releases its pages (weights read about once).
     /// </summary>
-    IDisposable? Retain() => null;
+    IDisposable? Retain(bool keepPagesMapped = true) => null;
 }
 
 /// <summary>Row ranges of a tensor through <see cref="ITensorSource.CopyInto"/> alone.</summary>

@@ -131,7 +131,7 @@ public sealed class MappedTensorSource : ITensorSource
     public string? FormatOf(string key) => source.FormatOf(Mapping(key).SourceKey);
 
     /// <inheritdoc />
-    public IDisposable? Retain() => source.Retain();
+    public IDisposable? Retain(bool keepPagesMapped = true) => source.Retain(keepPagesMapped);
 
     /// <summary>A view of every key of <paramref name="source"/> that starts with <paramref name="prefix"/>, with the prefix removed.</summary>
     public static MappedTensorSource WithoutPrefix(ITensorSource source, string prefix)

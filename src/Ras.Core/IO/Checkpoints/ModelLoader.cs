@@ -14,21 +14,24 @@ public static class ModelLoader
     /// half-precision storage the model is built directly in the stored dtype (never a float32 copy of the blocks), bound
     /// by plain byte copies, its resident modules converted to float32, and <see cref="UpcastOnUse"/> installed (block
     /// parameters then hold no storage outside a block's forward). A quantized or fp8 checkpoint under
-    /// <see cref="KeepsPacked"/> keeps the blocks' weights in the file, read at each use.
+    /// <see cref="KeepsPacked"/> keeps the blocks' weights in the file, read at each use; with <see cref="BlockReads.Once"/>
+    /// (a text encoder) so does a half-precision one, and the file's pages are released after each block's read.
     /// </summary>
     /// <returns>The model in eval mode on <paramref name="device"/>.</returns>
-    public static T Load<T>(Func<T> construct, ITensorSource source, WeightStorage storage, Device? device, Action<T, ITensorSource> bind)
+    public static T Load<T>(Func<T> construct, ITensorSource source, WeightStorage storage, Device? device, Action<T, ITensorSource> bind,
+        BlockReads reads = BlockReads.Repeated)
         where T : nn.Module, IStreamedBlocks
     {
         ArgumentNullException.ThrowIfNull(construct);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(bind);
-        if (KeepsPacked(source, storage) && source.Retain() is IDisposable lease)
+        ScalarType? half = ChooseHalfStorage(source, storage);
+        bool readAtUse = KeepsPacked(source, storage) || (reads == BlockReads.Once && half is not null);
+        if (readAtUse && source.Retain(keepPagesMapped: reads == BlockReads.Repeated) is IDisposable lease)
         {
             return LoadReadOnUse(construct, source, lease, device, bind);
         }
 
-        ScalarType? half = ChooseHalfStorage(source, storage);
         T model = UninitializedModules.Construct(construct, half);   // half storage: built in the stored dtype, never a float32 copy
         return Bind(model, m =>
         {
@@ -46,9 +49,10 @@ public static class ModelLoader
     }
 
     /// <summary>
-    /// Quantized / fp8 storage: the model is built in float32 without storage for its blocks' weights; binding checks every
-    /// key and fills the resident modules, and the blocks read their weights from <paramref name="source"/> (kept mapped by
-    /// <paramref name="lease"/>) at each use, dequantized into the scratch <see cref="UpcastOnUse"/> owns.
+    /// Weights read at use (quantized / fp8, or half precision under <see cref="BlockReads.Once"/>): the model is built in
+    /// float32 without storage for its blocks' weights; binding checks every key and fills the resident modules, and the
+    /// blocks read their weights from <paramref name="source"/> (kept open by <paramref name="lease"/>) at each use,
+    /// dequantized or upcast into the scratch <see cref="UpcastOnUse"/> owns.
     /// </summary>
     private static T LoadReadOnUse<T>(Func<T> construct, ITensorSource source, IDisposable lease, Device? device, Action<T, ITensorSource> bind)
         where T : nn.Module, IStreamedBlocks

@@ -69,5 +69,5 @@ public sealed class SupplementedTensorSource : ITensorSource
     public string? FormatOf(string key) => supplied.ContainsKey(key) ? null : source.FormatOf(key);
 
     /// <inheritdoc />
-    public IDisposable? Retain() => source.Retain();
+    public IDisposable? Retain(bool keepPagesMapped = true) => source.Retain(keepPagesMapped);
 }

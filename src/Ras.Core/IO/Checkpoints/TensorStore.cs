@@ -41,6 +41,9 @@ public sealed class TensorStore : ITensorSource, IDisposable
     /// <summary>The GGUF file, when this store is one GGUF file; else null.</summary>
     public GgufFile? Gguf => files is [GgufCheckpointFile g] ? g.File : null;
 
+    /// <summary>The safetensors file when the store is a single one (tests look at its page policy).</summary>
+    internal SafetensorsFile? Safetensors => files is [SafetensorsCheckpointFile s] ? s.File : null;
+
     /// <summary>The safetensors <c>__metadata__</c> of a single-file store (empty for GGUF and sharded stores).</summary>
     public IReadOnlyDictionary<string, string> SafetensorsMetadata =>
         files is [SafetensorsCheckpointFile s] ? s.File.Metadata : new Dictionary<string, string>();
@@ -123,11 +126,11 @@ public sealed class TensorStore : ITensorSource, IDisposable
 
     /// <inheritdoc />
     /// <remarks>
-    /// The files are closed when the store and every lease are disposed. While a lease is held the pages reads use stay
-    /// mapped (weights read at every use are then memory reads, not page faults; the kernel may still reclaim them); when
-    /// the last lease goes and the store is still open, they are released.
+    /// The files are closed when the store and every lease are disposed. While a lease that keeps pages is held the pages
+    /// reads use stay mapped (weights read at every use are then memory reads, not page faults; the kernel may still
+    /// reclaim them); when the last lease goes and the store is still open, they are released.
     /// </remarks>
-    public IDisposable? Retain()
+    public IDisposable? Retain(bool keepPagesMapped = true)
     {
         int current;
         do
@@ -137,7 +140,11 @@ public sealed class TensorStore : ITensorSource, IDisposable
         }
         while (Interlocked.CompareExchange(ref references, current + 1, current) != current);
 
-        files.ForEach(f => f.KeepPagesMapped());
+        if (keepPagesMapped)
+        {
+            files.ForEach(f => f.KeepPagesMapped());
+        }
+
         return new Lease(this);
     }
 

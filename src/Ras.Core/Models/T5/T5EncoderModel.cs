@@ -50,12 +50,16 @@ public sealed class T5EncoderModel : StreamedBlocksModule
     }
 
 
-    /// <summary>Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded); computed in float32, held as <paramref name="storage"/> says.</summary>
+    /// <summary>
+    /// Loads a transformers folder (<c>config.json</c> + <c>model.safetensors</c>, or sharded); computed in float32, held as
+    /// <paramref name="storage"/> says. An encoder runs about once per load, so blocks kept in their stored form are read
+    /// from the file at each use (<see cref="BlockReads.Once"/>) rather than copied into memory.
+    /// </summary>
     public static T5EncoderModel FromPretrained(string folder, Device? device = null, WeightStorage storage = WeightStorage.FullPrecision)
     {
         var config = T5Config.Load(Path.Combine(folder, "config.json"));
         using var store = TensorStore.OpenComponent(folder, "model");
-        return ModelLoader.Load(() => new T5EncoderModel(config), store, storage, device, Bind);
+        return ModelLoader.Load(() => new T5EncoderModel(config), store, storage, device, Bind, BlockReads.Once);
     }
 
     /// <summary>

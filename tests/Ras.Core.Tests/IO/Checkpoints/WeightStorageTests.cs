@@ -61,15 +61,14 @@ public sealed class WeightStorageTests : IDisposable
     [Fact]
     public void Stored_half_t5_matches_float32_bit_for_bit()
     {
-        string json = """{"vocab_size": 50, "d_model": 16, "d_kv": 4, "d_ff": 24, "num_layers": 3, "num_heads": 4, "relative_attention_num_buckets": 8, "relative_attention_max_distance": 16, "feed_forward_proj": "gated-gelu", "dense_act_fn": "gelu_new"}""";
-        manual_seed(9);
-        using (var model = new T5EncoderModel(T5Config.Load(WriteText("cfg.json", json))))
-        {
-            SaveAs(model, temp.File("t5"), "model.safetensors", json, ScalarType.BFloat16);
-        }
+        WriteTinyT5(layers: 3, seed: 9, ScalarType.BFloat16);
 
         using var full = T5EncoderModel.FromPretrained(temp.File("t5"), storage: WeightStorage.FullPrecision);
         using var stored = T5EncoderModel.FromPretrained(temp.File("t5"), storage: WeightStorage.Stored);
+        var streamed = Assert.IsType<UpcastOnUse>(stored.BlockWeights);
+        Assert.Null(streamed.Storage);                                                          // an encoder reads its blocks from the file (BlockReads.Once)
+        Assert.Equal(0, streamed.StoredBytes);
+        Assert.All(stored.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(0, p.numel()));
         using var scope = NewDisposeScope();
         using var inference = inference_mode();
         Tensor ids = tensor(new long[] { 3, 7, 1, 0, 0, 12, 49, 2 }, [2, 4]);
@@ -89,7 +88,49 @@ public sealed class WeightStorageTests : IDisposable
             return new T5EncoderModel(config);
         }, store, WeightStorage.Stored, null, T5EncoderModel.Bind);
         Assert.Equal(ScalarType.Float32, during);
-        Assert.Equal(ScalarType.BFloat16, Assert.IsType<UpcastOnUse>(again.BlockWeights).Storage);
+        Assert.Equal(ScalarType.BFloat16, Assert.IsType<UpcastOnUse>(again.BlockWeights).Storage);   // BlockReads.Repeated: copied into memory once
+        Assert.True(TensorAssert.Same(expected, again.Forward(ids).LastHiddenState), "half blocks held in memory");
+    }
+
+    [Fact]
+    public void Half_blocks_read_once_stream_from_the_file_without_keeping_its_pages()
+    {
+        WriteTinyT5(layers: 2, seed: 4, ScalarType.Float16);
+
+        var config = T5Config.Load(Path.Combine(temp.File("t5"), "config.json"));
+        string file = Path.Combine(temp.File("t5"), "model.safetensors");
+        T5EncoderModel held;
+        using (var heldStore = TensorStore.OpenFile(file))
+        {
+            held = ModelLoader.Load(() => new T5EncoderModel(config), heldStore, WeightStorage.Stored, null, T5EncoderModel.Bind);
+        }
+
+        var store = TensorStore.OpenFile(file);
+        SafetensorsFile mapped = store.Safetensors!;
+        T5EncoderModel streamed;
+        using (store)
+        {
+            streamed = ModelLoader.Load(() => new T5EncoderModel(config), store, WeightStorage.Stored, null, T5EncoderModel.Bind, BlockReads.Once);
+        }
+
+        using (held)
+        using (streamed)
+        {
+            Assert.Equal(ScalarType.Float16, Assert.IsType<UpcastOnUse>(held.BlockWeights).Storage);
+            var weights = Assert.IsType<UpcastOnUse>(streamed.BlockWeights);
+            Assert.Null(weights.Storage);
+            Assert.Equal(0, weights.StoredBytes);                                                       // no copy of the blocks in memory
+            Assert.All(streamed.Blocks.SelectMany(b => b.parameters()), p => Assert.Equal(0, p.numel()));
+            Assert.False(mapped.KeepsPagesMapped);                                                      // each read releases its pages
+            using var scope = NewDisposeScope();
+            using var inference = inference_mode();
+            Tensor ids = tensor(new long[] { 3, 7, 1, 0, 0, 12, 49, 2 }, [2, 4]);
+            Tensor expected = held.Forward(ids).LastHiddenState;
+            Assert.True(TensorAssert.Same(expected, streamed.Forward(ids).LastHiddenState), "streamed fp16 blocks differ from fp16 blocks held in memory");
+            Assert.True(TensorAssert.Same(expected, streamed.Forward(ids).LastHiddenState), "a second forward reads the file again");
+        }
+
+        Assert.Throws<ObjectDisposedException>(() => mapped.Get("shared.weight"));   // the model's lease closed the file with it
     }
 
     [Fact]
@@ -108,6 +149,15 @@ public sealed class WeightStorageTests : IDisposable
         Assert.Equal(ScalarType.Float16, ModelLoader.ChooseHalfStorage(half, WeightStorage.Stored));
         Assert.Null(ModelLoader.ChooseHalfStorage(full, WeightStorage.Stored));     // nothing to save
         Assert.Null(ModelLoader.ChooseHalfStorage(half, WeightStorage.FullPrecision));
+    }
+
+    /// <summary>Writes a tiny random T5 encoder in <paramref name="dtype"/> as the transformers folder <c>t5</c>.</summary>
+    private void WriteTinyT5(int layers, int seed, ScalarType dtype)
+    {
+        string json = $$"""{"vocab_size": 50, "d_model": 16, "d_kv": 4, "d_ff": 24, "num_layers": {{layers}}, "num_heads": 4, "relative_attention_num_buckets": 8, "relative_attention_max_distance": 16, "feed_forward_proj": "gated-gelu", "dense_act_fn": "gelu_new"}""";
+        manual_seed(seed);
+        using var model = new T5EncoderModel(T5Config.Load(WriteText("cfg.json", json)));
+        SaveAs(model, temp.File("t5"), "model.safetensors", json, dtype);
     }
 
     private string WriteText(string name, string text)
