@@ -10,8 +10,8 @@ internal sealed class WeightStorageFlag(string defaultValue)
     public Option<string> Option { get; } = new("--weight-storage")
     {
         Description = "How the large weights (the transformer; T5 for SD3 and FLUX.1, Gemma for Lumina-Next) are held: full (all float32: fastest), " +
-            "stored (half-precision checkpoints stay half, quantized GGUF and fp8 ones stay packed in the mapped file; each block is made float32 just " +
-            "before its forward), or auto (stored when a float32 copy would exceed half the RAM, else full). Compute is float32 either way.",
+            "stored (half-precision checkpoints stay half — T5 reads them from its file —, quantized GGUF and fp8 ones stay packed in the mapped file; " +
+            "each block is made float32 just before its forward), or auto (stored when a float32 copy would exceed half the RAM, else full). Compute is float32 either way.",
         DefaultValueFactory = _ => defaultValue,
     };
 
