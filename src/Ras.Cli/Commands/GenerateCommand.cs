@@ -33,7 +33,7 @@ internal sealed class GenerateCommand : ICliCommand
     private readonly Option<double?> strength = new("--strength") { Description = "Image-to-image strength in (0, 1]: share of the schedule that is run; 1 = ignore the input's content. Default: 0.6." };
     private readonly WeightStorageFlag weightStorage = new("auto");
     private readonly Option<string> output = new("--out") { Description = "PNG to write (a .png path; the parameters go in its text chunk).", DefaultValueFactory = _ => "out.png" };
-    private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3 and FLUX.1-dev: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; FLUX.1-schnell: the same from step 2 with no reset; the built-in ras-shapes: the frontier sweep's choice, sample-ratio 0.35 from step 2 with metric delta, dilate 1, high-ratio 0 and revisit selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
+    private readonly Option<bool> useRas = new("--ras") { Description = "Turn RAS on with the model's recommended settings (SD3 and FLUX.1-dev: sample-ratio 0.5, high-ratio 0.3, starvation-scale 1, official selection; FLUX.1-schnell: the same from step 2 with no reset; the built-in ras-shapes: the frontier sweep's choice, 14 steps (unless --steps is given) at sample-ratio 0.5 from step 2 with metric delta, dilate 1, high-ratio 0 and revisit selection; Lumina-Next: the official script's sample-ratio 0.5 with skip-num-step 256 every 4 steps at 1024², scaled to the image's token count); explicit RAS flags override them." };
     private readonly Option<string?> heatmap = new("--heatmap") { Description = "Also write a PNG (a .png path other than --out) showing, per token, in how many steps it was computed (blue few, red all), over the image." };
     private readonly ComponentFileFlags components = new();
     private readonly FamilyFlags family = new();
@@ -95,7 +95,7 @@ internal sealed class GenerateCommand : ICliCommand
             ImagesPerPrompt = count,
             Seed = seedValue,
             SeedPerImage = true,
-            Steps = result.GetValue(steps),
+            Steps = result.GetValue(steps) ?? (result.GetValue(useRas) ? defaults.RecommendedRasSteps : null),   // a preset may take fewer steps
             GuidanceScale = result.GetValue(guidance),
             Width = result.GetValue(width),
             Height = result.GetValue(height),

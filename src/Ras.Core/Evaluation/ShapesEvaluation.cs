@@ -100,7 +100,7 @@ public sealed record EvalOptions
     /// <summary>The preset row's RAS options; null = the model's <c>--ras</c> recommendation.</summary>
     public RasOptions? Preset { get; init; }
 
-    /// <summary>The preset row's steps; null = <see cref="Steps"/>.</summary>
+    /// <summary>The preset row's steps; null = the model's <c>--ras</c> step count when <see cref="Steps"/> is its default, else <see cref="Steps"/>.</summary>
     public int? PresetSteps { get; init; }
 }
 
@@ -135,7 +135,8 @@ public static class ShapesEvaluation
         // The model's --ras preset and the fewer-steps run of the same compute: always reported, so a quick run checks the default.
         double flopsPerStep = denseFlops / options.Steps;
         RasOptions preset = options.Preset ?? pipeline.Defaults.RecommendedRas;
-        int presetSteps = options.PresetSteps ?? options.Steps;
+        PipelineDefaults defaults = pipeline.Defaults;
+        int presetSteps = options.PresetSteps ?? (options.Steps == defaults.Steps ? defaults.RecommendedRasSteps ?? options.Steps : options.Steps);
         var (presetImages, presetSeconds, presetFlops, _) = Generate(pipeline, scenes, options, presetSteps, preset, cancellationToken);
         rows.Add(Score("preset", Selection(preset), preset.SampleRatio, null, presetSteps, scenes, presetImages, denseImages, presetSeconds, denseSeconds, presetFlops, pipeline)
             with { Name = $"preset ({presetSteps} steps, {Sweeps.SweepGrid.Describe(preset)})" });

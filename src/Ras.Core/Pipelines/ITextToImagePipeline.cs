@@ -49,8 +49,13 @@ public interface ITextToImagePipeline : IDisposable
 /// recommendation for a width and height in pixels; null when <paramref name="RecommendedRas"/> fits every size.
 /// </param>
 /// <param name="GuidanceKind">What the guidance scale is: classifier-free (SD3, Lumina, ras-shapes), embedded (FLUX.1-dev) or none.</param>
+/// <param name="RecommendedRasSteps">
+/// The step count <c>--ras</c> uses when none is given, for a preset that combines RAS with fewer steps (ras-shapes); null =
+/// <paramref name="Steps"/>. Its compute is still compared with dense at <paramref name="Steps"/>.
+/// </param>
 public sealed record PipelineDefaults(int Steps, double GuidanceScale, int Width, int Height, int SizeMultiple, int MaxSize, RasOptions RecommendedRas,
-    bool SupportsImageToImage, Func<int, int, RasOptions>? RecommendedRasForSize = null, GuidanceKind GuidanceKind = GuidanceKind.ClassifierFree)
+    bool SupportsImageToImage, Func<int, int, RasOptions>? RecommendedRasForSize = null, GuidanceKind GuidanceKind = GuidanceKind.ClassifierFree,
+    int? RecommendedRasSteps = null)
 {
     /// <summary>What <c>--ras</c> turns on for a <paramref name="width"/>×<paramref name="height"/> pixel image.</summary>
     public RasOptions RecommendedRasFor(int width, int height) => RecommendedRasForSize?.Invoke(width, height) ?? RecommendedRas;

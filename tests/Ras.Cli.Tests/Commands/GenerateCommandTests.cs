@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Ras.Pipelines;
 using Ras.Tests.TestSupport;
 
 namespace Ras.Cli.Tests.Commands;
@@ -45,6 +46,20 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void The_ras_preset_takes_its_own_step_count_unless_steps_are_given()
+    {
+        var preset = CliRunner.Run("generate", "a small red circle at the center on a blue background", "--model", fixture.Model, "--seed", "7", "--out", temp.File("p.png"), "--ras");
+        Assert.True(preset.ExitCode == 0, preset.Error);
+        Assert.Contains($"sampler:  {ShapesPipeline.RecommendedRasSteps} steps", preset.Out, StringComparison.Ordinal);
+        Assert.Contains($"Steps: {ShapesPipeline.RecommendedRasSteps},", Encoding.Latin1.GetString(File.ReadAllBytes(temp.File("p.png"))), StringComparison.Ordinal);
+
+        // RAS flags without --ras are not the preset: the model's default steps.
+        var flags = CliRunner.Run("generate", "a small red circle at the center on a blue background", "--model", fixture.Model, "--seed", "7", "--out", temp.File("f.png"), "--sample-ratio", "0.5");
+        Assert.True(flags.ExitCode == 0, flags.Error);
+        Assert.Contains($"sampler:  {ShapesPipeline.DefaultSteps} steps", flags.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Writes_a_png_with_its_parameters_and_the_same_seed_repeats_it()
     {
         string a = temp.File("a.png");
@@ -56,7 +71,7 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         string text = Encoding.Latin1.GetString(File.ReadAllBytes(a));
         Assert.Contains("parameters\0a small red circle at the center on a blue background\nSteps: 3, Sampler: Euler, CFG scale: 4, Seed: 7, Size: 64x64, Model hash: ", text, StringComparison.Ordinal);
         Assert.Contains("Seed: 7", text, StringComparison.Ordinal);
-        Assert.Contains("RAS sample ratio: 0.35, RAS metric: delta", text, StringComparison.Ordinal);   // the model's --ras preset
+        Assert.Contains("RAS sample ratio: 0.5, RAS metric: delta", text, StringComparison.Ordinal);   // the model's --ras preset
         Assert.Contains("RAS selection: revisit", text, StringComparison.Ordinal);
         Assert.True(File.Exists(temp.File("heat.png")));
         Assert.Contains("tokens:", first.Out, StringComparison.Ordinal);
@@ -152,6 +167,18 @@ public sealed class GenerateCommandTests(ShapesModelFixture fixture) : IClassFix
         Assert.True(result.ExitCode == 0, result.Error);
         using var document = JsonDocument.Parse(File.ReadAllBytes(json));
         Assert.Equal(methods, document.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("method").GetString()));
+    }
+
+    [Fact]
+    public void Eval_runs_the_preset_on_its_own_step_count_against_dense_at_the_default()
+    {
+        string json = temp.File("eval.json");
+        var result = CliRunner.Run("eval", "--model", fixture.Model, "--prompts", "1", "--ratios", "", "--json", json);
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(File.ReadAllBytes(json));
+        var rows = document.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal((ShapesPipeline.DefaultSteps, ShapesPipeline.RecommendedRasSteps), (rows[0].GetProperty("steps").GetInt32(), rows[1].GetProperty("steps").GetInt32()));
+        Assert.True(rows[1].GetProperty("flops_ratio").GetDouble() > (double)ShapesPipeline.DefaultSteps / ShapesPipeline.RecommendedRasSteps);   // fewer steps, and RAS on top
     }
 
     [Theory]

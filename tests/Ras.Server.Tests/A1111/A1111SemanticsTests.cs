@@ -143,7 +143,7 @@ public sealed class A1111SemanticsTests(ServerFixture fixture) : IClassFixture<S
             Assert.Equal(200, status);
             Assert.Equal(result.Infotexts[0], info!["info"]!.GetValue<string>());
             Assert.Equal("一只猫, a cat", info["parameters"]!["Prompt"]!.GetValue<string>());
-            Assert.Equal("0.35", info["parameters"]!["RAS sample ratio"]!.GetValue<string>());   // the model's --ras preset
+            Assert.Equal("0.5", info["parameters"]!["RAS sample ratio"]!.GetValue<string>());   // the model's --ras preset
         }
     }
 

@@ -28,7 +28,7 @@ public sealed class NodeClientTests
         foreach (byte[] png in images)
         {
             Png.Decode(png, 64, 64);
-            Assert.Contains("RAS sample ratio: 0.35", Png.Parameters(png), StringComparison.Ordinal);
+            Assert.Contains("RAS sample ratio: 0.5", Png.Parameters(png), StringComparison.Ordinal);
         }
 
         Assert.Equal(images[1], Convert.FromBase64String(result["again"]!.GetValue<string>()));   // its seed made it again
@@ -51,7 +51,7 @@ public sealed class NodeClientTests
         Assert.Equal(11, info["seed"]!.GetValue<long>());
         Assert.Equal(Png.Parameters(png), info["infotexts"]![0]!.GetValue<string>());
         Assert.Contains("Negative prompt: blurry\nSteps: 6, Sampler: Euler, CFG scale: 4, Seed: 11, Size: 64x64", Png.Parameters(png), StringComparison.Ordinal);
-        Assert.Contains("RAS sample ratio: 0.35", Png.Parameters(png), StringComparison.Ordinal);
+        Assert.Contains("RAS sample ratio: 0.5", Png.Parameters(png), StringComparison.Ordinal);
         Txt2Img again = await server.Txt2ImgAsync(new { prompt = "a small red circle at the center on a blue background", negative_prompt = "blurry", steps = 6, cfg_scale = 4, seed = 11 });
         Assert.Equal(png, again.Images[0]);
 
@@ -72,7 +72,7 @@ public sealed class NodeClientTests
         Png.Decode(txt, 64, 64);
         Png.Decode(img, 64, 64);
         Assert.Contains("Denoising strength: 0.75", Png.Parameters(img), StringComparison.Ordinal);
-        Assert.Contains("RAS sample ratio: 0.35", Png.Parameters(txt), StringComparison.Ordinal);
+        Assert.Contains("RAS sample ratio: 0.5", Png.Parameters(txt), StringComparison.Ordinal);
 
         // pngInfo splits the settings line on commas and reads values 0–6 by position.
         JsonNode info = result["pngInfo"]!;
